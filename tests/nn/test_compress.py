@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+import torch
+
+from structlab.datasets import wine
+from structlab.nn.compress import lowrank_sweep, replace_layer, truncate_hidden, with_lowrank
+from structlab.nn.layers import LowRankLinear, count_parameters
+from structlab.nn.models import wine_mlp
+from structlab.nn.train import accuracy, fit_full_batch
+
+
+@pytest.fixture(scope="module")
+def trained():
+    data = wine()
+    model = wine_mlp(seed=0)
+    fit_full_batch(model, data.X_train, data.y_train)
+    return model, data
+
+
+def _state(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_wine_mlp_shape_and_training(trained):
+    model, data = trained
+    assert count_parameters(model) == 14 * 10 + 11 * 3 == 173
+    assert accuracy(model, data.X_train, data.y_train) == 1.0
+    assert accuracy(model, data.X_test, data.y_test) > 0.9
+
+
+def test_fit_full_batch_is_deterministic():
+    data = wine()
+    a, b = wine_mlp(seed=3), wine_mlp(seed=3)
+    assert fit_full_batch(a, data.X_train, data.y_train) == fit_full_batch(b, data.X_train, data.y_train)
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+
+def test_with_lowrank_returns_a_new_model(trained):
+    model, data = trained
+    before = _state(model)
+    small = with_lowrank(model, "hidden", rank=2)
+    assert isinstance(small.hidden, LowRankLinear) and isinstance(model.hidden, torch.nn.Linear)
+    assert count_parameters(small) == 48 + 33
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, before[k], rtol=0, atol=0)
+    full = with_lowrank(model, "hidden", rank=10)
+    X = torch.as_tensor(data.X_test, dtype=torch.float32)
+    torch.testing.assert_close(full(X), model(X), rtol=1e-4, atol=1e-4)
+
+
+def test_lowrank_sweep_rows(trained):
+    model, data = trained
+    rows = lowrank_sweep(model, "hidden", data.X_test, data.y_test)
+    assert [r["rank"] for r in rows] == list(range(1, 11))
+    assert [r["params"] for r in rows] == [24 * r for r in range(1, 11)]
+    assert rows[-1]["accuracy"] == pytest.approx(accuracy(model, data.X_test, data.y_test))
+    assert all(0 <= r["accuracy"] <= 1 for r in rows)
+
+
+def test_truncate_hidden(trained):
+    model, data = trained
+    before = _state(model)
+    small = truncate_hidden(model, 2, data.X_train, data.y_train)
+    assert small.hidden.weight.shape == (2, 13) and small.out.weight.shape == (3, 2)
+    assert count_parameters(small) == 14 * 2 + 3 * 3 == 37
+    # the hidden layer is the scaled projection diag(s) Vt of [W | b]
+    W_aug = torch.cat([model.hidden.weight, model.hidden.bias[:, None]], 1).detach().double().numpy()
+    _, s, Vt = np.linalg.svd(W_aug, full_matrices=False)
+    got = torch.cat([small.hidden.weight, small.hidden.bias[:, None]], 1).detach().double().numpy()
+    np.testing.assert_allclose(np.abs(got), np.abs(s[:2, None] * Vt[:2]), rtol=1e-5, atol=1e-5)
+    assert accuracy(small, data.X_train, data.y_train) > 0.9  # the output layer was retrained
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, before[k], rtol=0, atol=0)
+
+
+def test_surgery_errors(trained):
+    model, _ = trained
+    with pytest.raises(ValueError, match="no layer named 'hiden'"):
+        replace_layer(model, "hiden", torch.nn.Identity())
+    with pytest.raises(TypeError, match="layer 'act' must be an nn.Linear"):
+        with_lowrank(model, "act", rank=2)

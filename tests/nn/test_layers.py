@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from structlab.nn.layers import LowRankLinear, count_parameters
+
+
+@pytest.fixture
+def linear():
+    torch.manual_seed(0)
+    return nn.Linear(13, 10).double()
+
+
+def test_full_rank_reproduces_the_layer(linear):
+    x = torch.randn(7, 13, dtype=torch.float64)
+    layer = LowRankLinear.from_linear(linear, rank=10)
+    torch.testing.assert_close(layer(x), linear(x))
+
+
+def test_rank_r_layer_is_two_real_linear_maps(linear):
+    layer = LowRankLinear.from_linear(linear, rank=2)
+    assert isinstance(layer.project, nn.Linear) and isinstance(layer.expand, nn.Linear)
+    assert layer.project.weight.shape == (2, 13) and layer.project.bias.shape == (2,)
+    assert layer.expand.weight.shape == (10, 2) and layer.expand.bias is None
+    assert layer.nparams == count_parameters(layer) == 2 * (13 + 10 + 1) == 48
+
+
+def test_rank_r_layer_is_the_best_rank_r_approximation(linear):
+    W_aug = torch.cat([linear.weight, linear.bias[:, None]], dim=1).detach().numpy()
+    s = np.linalg.svd(W_aug, compute_uv=False)
+    layer = LowRankLinear.from_linear(linear, rank=3)
+    product = layer.expand.weight @ torch.cat([layer.project.weight, layer.project.bias[:, None]], 1)
+    err = np.linalg.norm(W_aug - product.detach().numpy())
+    np.testing.assert_allclose(err, np.sqrt(np.sum(s[3:] ** 2)), rtol=1e-10)
+
+
+def test_budget_by_parameters_and_energy(linear):
+    assert LowRankLinear.from_linear(linear, nparams=100).rank == 4
+    assert LowRankLinear.from_linear(linear, energy=1.0).rank == 10
+
+
+def test_layer_without_bias_and_dtype_follow_the_input():
+    linear = nn.Linear(6, 4, bias=False)
+    layer = LowRankLinear.from_linear(linear, rank=4)
+    assert layer.project.bias is None and layer.project.weight.dtype == torch.float32
+    x = torch.randn(3, 6)
+    torch.testing.assert_close(layer(x), linear(x), rtol=1e-5, atol=1e-5)
+
+
+def test_trains_by_backprop(linear):
+    layer = LowRankLinear.from_linear(linear, rank=2)
+    layer(torch.randn(4, 13, dtype=torch.float64)).sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in layer.parameters())
+
+
+@pytest.mark.parametrize("rank", [0, 11])
+def test_bad_rank(rank):
+    with pytest.raises(ValueError, match="rank must be between 1 and 10"):
+        LowRankLinear(13, 10, rank)

@@ -1,0 +1,73 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from structlab import kernels
+
+
+@pytest.fixture(params=["native", "numpy"])
+def backend(request, monkeypatch):
+    """Run a test once through the C kernels and once through the NumPy fallback."""
+    if request.param == "numpy":
+        monkeypatch.setattr(kernels, "_lib", None)
+    return request.param
+
+
+def test_native_extension_is_built():
+    # Guards the "native" half of every test below from silently testing NumPy twice.
+    if os.environ.get("STRUCTLAB_NO_NATIVE", "") not in ("", "0"):
+        pytest.skip("STRUCTLAB_NO_NATIVE is set")
+    assert kernels.native_available()
+
+
+def test_environment_variable_forces_fallback():
+    code = "from structlab import kernels; print(kernels.native_available())"
+    env = dict(os.environ, STRUCTLAB_NO_NATIVE="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-4), (np.float64, 1e-12)])
+@pytest.mark.parametrize("m, n, batch", [(1, 1, 1), (7, 13, 1), (64, 33, 5), (10, 300, 17)])
+def test_dense_apply_matches_numpy(backend, rng, dtype, tol, m, n, batch):
+    W = rng.standard_normal((m, n)).astype(dtype)
+    X = rng.standard_normal((batch, n)).astype(dtype)
+    Y = kernels.dense_apply(W, X)
+    assert Y.dtype == dtype and Y.shape == (batch, m)
+    np.testing.assert_allclose(Y, X.astype(np.float64) @ W.T.astype(np.float64),
+                               rtol=tol, atol=tol * np.sqrt(n))
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-4), (np.float64, 1e-12)])
+@pytest.mark.parametrize("m, r, n, batch", [(1, 1, 1, 1), (10, 2, 14, 3), (100, 7, 50, 9)])
+def test_lowrank_apply_matches_dense_product(backend, rng, dtype, tol, m, r, n, batch):
+    U = rng.standard_normal((m, r)).astype(dtype)
+    V = rng.standard_normal((r, n)).astype(dtype)
+    X = rng.standard_normal((batch, n)).astype(dtype)
+    expected = X.astype(np.float64) @ (U.astype(np.float64) @ V.astype(np.float64)).T
+    np.testing.assert_allclose(kernels.lowrank_apply(U, V, X), expected,
+                               rtol=tol, atol=tol * np.sqrt(n * r))
+
+
+def test_non_contiguous_inputs_are_handled(backend, rng):
+    W = rng.standard_normal((9, 6)).T  # Fortran-ordered view
+    X = rng.standard_normal((9, 4)).T
+    np.testing.assert_allclose(kernels.dense_apply(W, X), X @ W.T, rtol=1e-12)
+
+
+def test_bad_inputs_raise_clear_errors(backend, rng):
+    W = rng.standard_normal((3, 4))
+    with pytest.raises(ValueError, match=r"X must have shape \(batch, 4\)"):
+        kernels.dense_apply(W, np.ones((2, 5)))
+    with pytest.raises(ValueError, match="W must be a 2-D matrix"):
+        kernels.dense_apply(np.ones(4), np.ones((2, 4)))
+    with pytest.raises(TypeError, match="X has dtype float32, expected float64"):
+        kernels.dense_apply(W, np.ones((2, 4), dtype=np.float32))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        kernels.dense_apply(np.ones((3, 4), dtype=np.int64), np.ones((2, 4), dtype=np.int64))
+    with pytest.raises(ValueError, match="must share r"):
+        kernels.lowrank_apply(np.ones((3, 2)), np.ones((3, 4)), np.ones((1, 4)))

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from structlab import plots
+from structlab.widgets import format_point, lowrank_point, rank_explorer
+
+
+@pytest.fixture
+def W(rng):
+    return rng.standard_normal((10, 14))
+
+
+def test_lowrank_point_numbers(W):
+    point = lowrank_point(W, 2, score=lambda r: r / 10)
+    s = np.linalg.svd(W, compute_uv=False)
+    assert point["params"] == 48 and point["dense_params"] == 140
+    assert point["ratio"] == pytest.approx(140 / 48)
+    assert point["rel_error"] == pytest.approx(np.sqrt(np.sum(s[2:] ** 2) / np.sum(s**2)))
+    assert point["score"] == 0.2
+    assert lowrank_point(W, 10)["rel_error"] == pytest.approx(0, abs=1e-12)
+    assert "rank 2</b>: 48 weights" in format_point(point)
+
+
+def test_slider_drives_the_readout(W):
+    calls = []
+    explorer = rank_explorer(W, score=lambda r: calls.append(r) or 0.5, rank=3)
+    assert explorer.slider.max == 10 and "rank 3" in explorer.readout.value
+    explorer.slider.value = 7
+    assert "rank 7</b>: 168 weights" in explorer.readout.value
+    assert calls == [3, 7]
+
+
+def test_explorer_rejects_bad_rank(W):
+    with pytest.raises(ValueError, match="rank must be between 1 and 10"):
+        rank_explorer(W, rank=11)
+
+
+def test_spectrum_plot_marks_kept_values():
+    fig = plots.spectrum([4.0, 2.0, 1.0, 0.5], rank=2)
+    bars = fig.axes[0].patches
+    kept = [bar for bar in bars if bar.get_facecolor() == fig.axes[0].patches[0].get_facecolor()]
+    assert len(bars) == 4 and len(kept) == 2
+
+
+def test_rank_curves_plot():
+    table = [{"rank": r, "params": 24 * r, "accuracy": 0.5 + r / 20} for r in (1, 2, 3)]
+    fig = plots.rank_curves(table, baseline=0.7)
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [0.55, 0.6, 0.65])
