@@ -30,8 +30,10 @@ notebooks: install
 	  [ -f "$${src%.py}.ipynb" ] || $(VENV)/bin/jupytext --to ipynb "$$src"; \
 	done
 
+# Jupyter refuses to run as root unless told; containers often are root.
 lab: notebooks
-	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks
+	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: install
 	$(PY) -m pytest
