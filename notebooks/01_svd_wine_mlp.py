@@ -153,7 +153,7 @@ print(f"{'rank':>4} {'layer weights':>14} {'network weights':>16} {'test accurac
 for row in table:
     print(f"{row['rank']:>4} {row['params']:>14} {row['total_params']:>16} {row['accuracy']:>14.3f}")
 print(f"dense: {W_aug.size:>9} {base_params:>16} {base_test:>14.3f}")
-plots.rank_curves(table, baseline=base_test);
+plots.rank_curves(table, baseline=base_test, dense_params=W_aug.size);
 
 # %% [markdown]
 # At $r = 2$ the layer stores $14 \cdot 2 + 2 \cdot 10 = 48$ weights instead of 140, the

@@ -43,11 +43,11 @@ def native_available():
 
 
 def _prepare(arrays, names):
-    """Check dtypes agree and are float32/float64; return C-contiguous copies if needed."""
-    dtype = np.result_type(*arrays)
+    """Check every array has the first one's dtype, float32 or float64; make them C-contiguous."""
+    dtype = arrays[0].dtype
     if dtype not in _DTYPES:
         raise TypeError(f"{names[0]} must be float32 or float64, got {dtype}")
-    for a, name in zip(arrays, names):
+    for a, name in zip(arrays[1:], names[1:]):
         if a.dtype != dtype:
             raise TypeError(f"{name} has dtype {a.dtype}, expected {dtype} like {names[0]}")
     return [np.ascontiguousarray(a) for a in arrays], _DTYPES[dtype]

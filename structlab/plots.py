@@ -30,8 +30,19 @@ def spectrum(s, rank=None, *, ax=None, title="Singular values"):
     return fig
 
 
-def rank_curves(table, *, baseline=None, ax=None):
-    """Test accuracy and parameter count against rank, from rows of :func:`rank_table`."""
+def rank_curves(table, *, baseline=None, dense_params=None, ax=None):
+    """Test accuracy and the layer's weights against rank.
+
+    Parameters
+    ----------
+    table : list of dict
+        Rows with ``rank``, ``params`` and ``accuracy``, as returned by
+        :func:`structlab.nn.compress.lowrank_sweep`.
+    baseline : float, optional
+        Accuracy of the uncompressed network (dashed line).
+    dense_params : int, optional
+        Weights of the dense layer: where the factors stop paying (dotted line).
+    """
     ranks = [row["rank"] for row in table]
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
@@ -42,7 +53,11 @@ def rank_curves(table, *, baseline=None, ax=None):
         ax.axhline(baseline, color="gray", ls="--", label="uncompressed")
     ax.set(xlabel="rank r", ylabel="test accuracy", xticks=ranks, ylim=(0, 1.02))
     params_ax = ax.twinx()
-    params_ax.plot(ranks, [row["params"] for row in table], "s:", color="tab:green", ms=3)
-    params_ax.set(ylabel="weights of the layer")
+    params_ax.plot(ranks, [row["params"] for row in table], "s-", color="tab:green", ms=3)
+    if dense_params is not None:
+        params_ax.axhline(dense_params, color="tab:green", ls=":")
+        params_ax.annotate("dense layer", (ranks[0], dense_params), color="tab:green",
+                           textcoords="offset points", xytext=(0, 4))
+    params_ax.set_ylabel("weights of the layer (green)", color="tab:green")
     ax.legend(loc="lower right")
     return fig

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import scipy.linalg
+from IPython import get_ipython
 from IPython.display import display
 
 from structlab import plots
@@ -83,6 +84,8 @@ def rank_explorer(W, score=None, rank=1, score_name="test accuracy"):
 
     def update(change=None):
         readout.value = format_point(lowrank_point(W, slider.value, score), score_name)
+        if get_ipython() is None:  # no front end to draw in (plain Python, tests)
+            return
         with plot:
             plot.clear_output(wait=True)
             fig = plots.spectrum(s, slider.value)

@@ -44,5 +44,7 @@ def test_spectrum_plot_marks_kept_values():
 
 def test_rank_curves_plot():
     table = [{"rank": r, "params": 24 * r, "accuracy": 0.5 + r / 20} for r in (1, 2, 3)]
-    fig = plots.rank_curves(table, baseline=0.7)
+    fig = plots.rank_curves(table, baseline=0.7, dense_params=60)
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [0.55, 0.6, 0.65])
+    np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), [24, 48, 72])
+    assert fig.axes[1].lines[1].get_ydata()[0] == 60

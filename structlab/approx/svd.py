@@ -12,7 +12,7 @@ Examples
 >>> b = np.zeros(10)
 >>> S = lowrank_approximation(absorb_bias(W, b), energy=0.9)
 >>> S.shape, S.rank
-((10, 14), 7)
+((10, 14), 6)
 """
 
 import numpy as np

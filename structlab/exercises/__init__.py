@@ -11,15 +11,33 @@ Set ``STRUCTLAB_CHECK_LOG`` to a file path to append one JSON line per check
 
 Examples
 --------
->>> check("rank_r_params", lambda n_in, n_out, rank: rank * (n_in + n_out + 1))
+>>> result = check("rank_r_params", lambda n_in, n_out, rank: rank * (n_in + n_out + 1))
 ✔ rank_r_params: right for 4 layer shapes, including the seed's 48 weights
+>>> bool(result)
 True
 """
 
 import json
 import os
+from dataclasses import dataclass
 
 _CHECKS = {}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Verdict of one check; true when it passed. Shows nothing more in a notebook,
+    since :func:`check` already printed it."""
+
+    name: str
+    passed: bool
+    message: str
+
+    def __bool__(self):
+        return self.passed
+
+    def _ipython_display_(self):
+        pass
 
 
 def register(name):
@@ -46,8 +64,8 @@ def check(name, answer):
 
     Returns
     -------
-    bool
-        True when every case passed.
+    CheckResult
+        True (as a bool) when every case passed.
     """
     if name not in _CHECKS:
         raise ValueError(f"unknown exercise {name!r}; known: {', '.join(names())}")
@@ -61,7 +79,7 @@ def check(name, answer):
         message, passed = f"your code raised {type(exc).__name__}: {exc}", False
     print(f"{'✔' if passed else '✘'} {name}: {message}")
     _log(name, passed, message)
-    return passed
+    return CheckResult(name, passed, message)
 
 
 def _log(name, passed, message):

@@ -72,6 +72,6 @@ def test_smallest_rank(namespace):
 
 def test_visible_checks_agree(namespace, capsys):
     ns, solved = namespace
-    results = [check(name, ns[name]) for name in ("rank_r_params", "compress_layer", "smallest_rank")]
+    results = [bool(check(name, ns[name])) for name in ("rank_r_params", "compress_layer", "smallest_rank")]
     if solved is not None:
         assert results == [solved] * 3
