@@ -9,7 +9,7 @@ NOTEBOOK_SOURCES := $(wildcard notebooks/[0-9][0-9]_*.py)
 
 # torch/torchvision are pinned to the builds this course is tested with; the two data
 # wheels pin ancient numpy/torch in their metadata, so they go in without dependencies.
-$(STAMP): pyproject.toml setup.py native/build_kernels.py $(wildcard native/*.c native/*.h)
+$(STAMP): Makefile pyproject.toml setup.py native/build_kernels.py $(wildcard native/*.c native/*.h)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install torch==2.14.1 torchvision==0.29.1
@@ -48,4 +48,4 @@ student: install
 	$(VENV)/bin/structlab student --out build/student
 
 clean:
-	rm -rf build native/*.o structlab/_native*.so structlab/_native.c
+	rm -rf build $(STAMP) native/*.o structlab/_native*.so structlab/_native.c

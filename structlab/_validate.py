@@ -31,6 +31,18 @@ def as_matrix(a, name, *, shape=None):
     return arr
 
 
+def as_array(a, name):
+    """Return ``a`` as a finite, non-empty float array of any shape, or raise naming ``name``."""
+    arr = np.asarray(a)
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr if np.issubdtype(arr.dtype, np.floating) else arr.astype(np.float64)
+
+
 def as_vector(a, name, *, size=None):
     """Return ``a`` as a finite 1-D float array of length ``size`` (if given)."""
     arr = np.asarray(a, dtype=np.result_type(np.asarray(a).dtype, np.float32))

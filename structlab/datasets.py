@@ -145,6 +145,7 @@ def wine(test_size=0.3, seed=15):
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
+    verified_asset("wine")  # the bundled file must be the one the manifest describes
     data = load_wine()
     X_train, X_test, y_train, y_test = train_test_split(
         data.data, data.target, test_size=test_size, random_state=seed, stratify=data.target)
@@ -156,23 +157,50 @@ def wine(test_size=0.3, seed=15):
 
 # --- MNIST --------------------------------------------------------------------------
 
+# NumPy 2 moved numpy.core to numpy._core; an array's own __reduce__ names the
+# right _reconstruct for whichever NumPy is installed.
+_reconstruct = np.empty(0).__reduce__()[0]
+
+
+class _ArrayClass:
+    """Stands for ``numpy.ndarray`` in a pickle: usable only as :func:`_safe_reconstruct`'s argument."""
+
+    def __init__(self, *args, **kwargs):
+        raise pickle.UnpicklingError("refusing a direct numpy.ndarray call")
+
+
+def _safe_reconstruct(cls, shape, dtype_code):
+    # An array pickle starts from an empty array and fills it from its own bytes;
+    # anything else (a direct ndarray((10**10,)) call, say) is refused.
+    if cls is not _ArrayClass or tuple(shape) != (0,):
+        raise pickle.UnpicklingError("refusing an array constructor that is not an empty start")
+    return _reconstruct(np.ndarray, shape, dtype_code)
+
+
+def _safe_dtype(*args):
+    dtype = np.dtype(*args)
+    if dtype.hasobject:
+        raise pickle.UnpicklingError(f"refusing dtype {dtype}: it holds Python objects")
+    return dtype
+
+
 class NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that rebuilds NumPy arrays and nothing else.
+    """Unpickler that rebuilds numeric NumPy arrays (in tuples and lists) and nothing else.
 
     A pickle can call any importable function while loading; this one only
-    admits the few globals an ``ndarray`` pickle needs, so a crafted file
-    raises :class:`pickle.UnpicklingError` instead of running code.
+    admits what an ``ndarray`` pickle needs, each guarded: an array must be
+    rebuilt from an empty start and filled from the file's own bytes, and its
+    dtype may not hold Python objects. A crafted file raises
+    :class:`pickle.UnpicklingError` instead of running code.
     """
 
     _ALLOWED = {
         # Python 3 writes bytes into protocol-2 pickles as codecs.encode(text, "latin1").
         ("_codecs", "encode"): codecs.encode,
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-        # NumPy 2 moved numpy.core to numpy._core; an array's own __reduce__ names
-        # the right _reconstruct for whichever NumPy is installed.
-        ("numpy.core.multiarray", "_reconstruct"): np.empty(0).__reduce__()[0],
-        ("numpy._core.multiarray", "_reconstruct"): np.empty(0).__reduce__()[0],
+        ("numpy", "ndarray"): _ArrayClass,
+        ("numpy", "dtype"): _safe_dtype,
+        ("numpy.core.multiarray", "_reconstruct"): _safe_reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): _safe_reconstruct,
     }
 
     def find_class(self, module, name):
@@ -235,6 +263,10 @@ def mnist_from_folder(root, n_val=10_000):
     else:
         raise FileNotFoundError(f"no MNIST IDX files ({', '.join(names)}) under {root}")
     images, labels, test_images, test_labels = (_read_idx(f) for f in files)
+    if len(images) != len(labels) or len(test_images) != len(test_labels):
+        raise ValueError(f"MNIST files under {folder} disagree: {len(images)} training images "
+                         f"for {len(labels)} labels, {len(test_images)} test images for "
+                         f"{len(test_labels)} labels")
     X = images.reshape(len(images), -1).astype(np.float32) / np.float32(256)
     X_test = test_images.reshape(len(test_images), -1).astype(np.float32) / np.float32(256)
     if not 0 <= n_val < len(X):
@@ -284,8 +316,8 @@ def _read_idx(path):
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
         data = f.read()
-    zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
-    if zero != 0 or dtype_code != 0x08:
+    zero, dtype_code, ndim = struct.unpack(">HBB", data[:4].ljust(4, b"\xff"))
+    if len(data) < 4 or zero != 0 or dtype_code != 0x08 or len(data) < 4 + 4 * ndim:
         raise ValueError(f"{path} is not an IDX file of unsigned bytes")
     shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
     array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)

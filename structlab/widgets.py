@@ -36,8 +36,8 @@ def lowrank_point(W, rank, score=None):
     """
     W = as_matrix(W, "W")
     S = lowrank_approximation(W, rank)
-    return {"rank": rank, "params": S.nparams, "dense_params": W.size,
-            "ratio": W.size / S.nparams, "rel_error": relative_error(W, S),
+    return {"rank": rank, "params": S.nparams, "dense_params": S.dense_nparams,
+            "ratio": S.compression_ratio, "rel_error": relative_error(W, S),
             "score": None if score is None else float(score(rank))}
 
 

@@ -182,3 +182,36 @@ def test_mnist_folder_errors(tmp_path):
         (tmp_path / name).write_bytes(b"\x00\x00\x0d\x01\x00\x00\x00\x01\x00\x00\x00\x00")
     with pytest.raises(ValueError, match="not an IDX file of unsigned bytes"):
         datasets.mnist_from_folder(Path(tmp_path))
+
+
+def _pickle_file(tmp_path, payload):
+    path = tmp_path / "crafted.pkl"
+    path.write_bytes(payload)
+    return path
+
+
+def test_unpickler_refuses_object_arrays(tmp_path):
+    path = _pickle_file(tmp_path, pickle.dumps(np.array([{"a": 1}], dtype=object), protocol=2))
+    with pytest.raises(pickle.UnpicklingError, match="refusing dtype object"):
+        datasets.load_numpy_pickle(path)
+
+
+def test_unpickler_refuses_a_direct_huge_array_call(tmp_path):
+    # GLOBAL numpy.ndarray, then call it with a huge shape: a memory bomb without the guard
+    payload = (b"\x80\x02cnumpy\nndarray\nq\x00J\x00\xe4\x0bT\x85q\x01\x85q\x02Rq\x03.")
+    with pytest.raises(pickle.UnpicklingError):
+        datasets.load_numpy_pickle(_pickle_file(tmp_path, payload))
+
+
+def test_truncated_idx_and_mismatched_counts(tmp_path, rng):
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00")
+    for name in ["train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]:
+        (tmp_path / name).write_bytes(b"")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        datasets.mnist_from_folder(tmp_path)
+    _write_idx(tmp_path / "train-images-idx3-ubyte", rng.integers(0, 256, (6, 28, 28)), False)
+    _write_idx(tmp_path / "train-labels-idx1-ubyte", rng.integers(0, 10, 5), False)
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte", rng.integers(0, 256, (2, 28, 28)), False)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte", rng.integers(0, 10, 2), False)
+    with pytest.raises(ValueError, match="6 training images for 5 labels"):
+        datasets.mnist_from_folder(tmp_path, n_val=1)

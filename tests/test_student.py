@@ -33,9 +33,10 @@ def test_exercise_namespace_runs_setup_and_exercise_cells_only(capsys):
 
 
 @pytest.mark.parametrize("bad, message", [
-    ("### BEGIN SOLUTION\nx = 1\n", "line 1: ### BEGIN SOLUTION is never closed"),
+    ("def f():\n    ### BEGIN SOLUTION\n    x = 1\n", "line 2: ### BEGIN SOLUTION is never closed"),
     ("x = 1\n### END SOLUTION\n", "line 2: ### END SOLUTION without"),
-    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n", "line 2: ### BEGIN SOLUTION inside another"),
+    ("def f():\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n", "line 3: ### BEGIN SOLUTION inside"),
+    ("### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n", "line 1: .* must sit inside a function body"),
 ])
 def test_unbalanced_markers(bad, message):
     with pytest.raises(ValueError, match=message):

@@ -76,12 +76,12 @@ def rank_for_energy(s, energy):
     >>> rank_for_energy([3.0, 2.0, 1.0], 0.9)
     2
     """
-    s = as_vector(s, "s")
+    s = as_vector(s, "s").astype(np.float64)
     if not 0 < energy <= 1:
         raise ValueError(f"energy must be in (0, 1], got {energy}")
     cumulative = np.cumsum(s**2) / np.sum(s**2)
-    # The tolerance keeps energy=1 from asking for one more rank than exists.
-    return int(np.searchsorted(cumulative, energy - 1e-12) + 1)
+    # Rounding can leave cumulative[-1] a hair below 1: never ask for more ranks than exist.
+    return min(int(np.searchsorted(cumulative, energy - 1e-12) + 1), len(s))
 
 
 def rank_for_budget(shape, nparams):

@@ -30,6 +30,9 @@ def strip_solutions(source):
                 raise ValueError(f"line {number}: {BEGIN} inside another solution region "
                                  f"(opened on line {begun_at})")
             indent, begun_at = re.match(r"\s*", line).group(), number
+            if not indent:
+                # A top-level stub would raise and stop the student's notebook.
+                raise ValueError(f"line {number}: {BEGIN} must sit inside a function body")
             out.extend(f"{indent}{stub}\n" for stub in STUB)
         elif stripped == END:
             if indent is None:

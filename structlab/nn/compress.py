@@ -2,12 +2,18 @@
 
 import copy
 
+import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
-from structlab.approx.svd import absorb_bias, truncated_svd
-from structlab.nn.layers import LowRankLinear
-from structlab.nn.train import as_tensors, fit_full_batch
+from structlab.approx.huffman import LayerStorage, best_index_bits, layer_storage
+from structlab.approx.kmeans import kmeans_share
+from structlab.approx.pruning import magnitude_mask
+from structlab.approx.svd import truncated_svd
+from structlab.nn.layers import (LowRankLinear, SharedWeights, WeightMask, count_parameters,
+                                 layer_matrix)
+from structlab.nn.train import accuracy, as_tensors, fit_full_batch
 
 
 def replace_layer(model, name, layer):
@@ -63,15 +69,15 @@ def truncate_hidden(model, rank, X, y, *, hidden="hidden", alpha=1e-4):
     nn.Sequential
         A new model; ``model`` is untouched.
     """
-    layer = getattr(model, hidden)
+    layer = _layer(model, hidden)
     out_name, out_layer = list(model.named_children())[-1]
-    W = layer.weight.detach().double().numpy()
-    b = layer.bias.detach().double().numpy()
-    _, s, Vt = truncated_svd(absorb_bias(W, b), rank)
-    reduced = nn.Linear(layer.in_features, rank)
+    _, s, Vt = truncated_svd(layer_matrix(layer), rank)
+    projection = s[:, None] * Vt  # diag(s_r) Vt_r: r rows over the inputs (and the 1 of the bias)
+    reduced = nn.Linear(layer.in_features, rank, bias=layer.bias is not None)
     with torch.no_grad():
-        reduced.weight.copy_(torch.as_tensor(s[:, None] * Vt[:, :-1]))
-        reduced.bias.copy_(torch.as_tensor(s * Vt[:, -1]))
+        reduced.weight.copy_(torch.as_tensor(projection[:, :layer.in_features]))
+        if layer.bias is not None:
+            reduced.bias.copy_(torch.as_tensor(projection[:, -1]))
     new = replace_layer(model, hidden, reduced)
     setattr(new, out_name, nn.Linear(rank, out_layer.out_features))
     with torch.no_grad():
@@ -86,16 +92,182 @@ def lowrank_sweep(model, name, X, y, ranks=None):
     Rows hold ``rank``, ``params`` (of the compressed layer), ``total_params``
     (of the whole network) and ``accuracy`` on ``(X, y)``.
     """
-    from structlab.nn.layers import count_parameters
-    from structlab.nn.train import accuracy
-
-    layer = getattr(model, name)
+    layer = _layer(model, name)
     if ranks is None:
-        ranks = range(1, min(layer.out_features, layer.in_features + 1) + 1)
+        ranks = range(1, min(layer_matrix(layer).shape) + 1)
     rows = []
     for rank in ranks:
         small = with_lowrank(model, name, rank=rank)
         rows.append({"rank": rank, "params": getattr(small, name).nparams,
                      "total_params": count_parameters(small),
                      "accuracy": accuracy(small, X, y)})
+    return rows
+
+
+def prunable_layers(model):
+    """Names of the ``nn.Linear`` and ``nn.Conv2d`` children of ``model``, in order."""
+    return [name for name, module in model.named_children()
+            if isinstance(module, (nn.Linear, nn.Conv2d))]
+
+
+def effective_weight(module):
+    """A layer's weight as the forward pass sees it (after mask or codebook), as NumPy."""
+    return module.weight.detach().cpu().numpy()
+
+
+def layer_mask(module):
+    """Boolean NumPy mask of a layer's surviving weights (all True if never pruned)."""
+    for p in _parametrizations(module):
+        if isinstance(p, (WeightMask, SharedWeights)):
+            return p.mask.cpu().numpy().copy()
+    return np.ones(module.weight.shape, dtype=bool)
+
+
+def prune(model, *, quality=None, sparsity=None, layers=None):
+    """A copy of ``model`` whose layers keep only their large weights.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Possibly pruned before: survivors of earlier rounds are the candidates,
+        pruned weights stay pruned.
+    quality, sparsity : float or dict of {layer name: float}
+        Exactly one: the std-quality rule or the target sparsity of
+        :func:`structlab.approx.pruning.magnitude_mask`, for all layers or per layer.
+    layers : list of str, optional
+        Layers to prune; default all of :func:`prunable_layers` (those given in
+        a dict budget, when a dict is given).
+
+    Returns
+    -------
+    nn.Module
+        The copy. Each pruned layer carries a :class:`WeightMask` parametrization
+        and its stored weight is zeroed where pruned.
+    """
+    if (quality is None) == (sparsity is None):
+        raise ValueError("give exactly one of quality or sparsity")
+    budget = quality if quality is not None else sparsity
+    if layers is None:
+        layers = list(budget) if isinstance(budget, dict) else prunable_layers(model)
+    new = copy.deepcopy(model)
+    for name in layers:
+        module = _layer(new, name)
+        value = budget[name] if isinstance(budget, dict) else budget
+        key = "quality" if quality is not None else "sparsity"
+        mask = magnitude_mask(effective_weight(module), mask=layer_mask(module), **{key: value})
+        _set_mask(module, mask)
+    return new
+
+
+def sensitivity_scan(model, sparsities, X, y, layers=None):
+    """Accuracy on ``(X, y)`` when one layer at a time is pruned to each sparsity.
+
+    No retraining: this shows which layers tolerate pruning (Han et al.'s
+    sensitivity analysis) to choose per-layer budgets. Use validation data.
+
+    Returns
+    -------
+    dict of {layer name: list of float}
+        One accuracy per entry of ``sparsities``.
+    """
+    layers = layers or prunable_layers(model)
+    return {name: [accuracy(prune(model, sparsity=s, layers=[name]), X, y) for s in sparsities]
+            for name in layers}
+
+
+def _layer(model, name):
+    module = getattr(model, name, None)
+    if not isinstance(module, (nn.Linear, nn.Conv2d)):
+        raise ValueError(f"{name!r} is not a Linear or Conv2d layer of the model; "
+                         f"those are {prunable_layers(model)}")
+    return module
+
+
+def _parametrizations(module):
+    if parametrize.is_parametrized(module, "weight"):
+        return list(module.parametrizations.weight)
+    return []
+
+
+def _set_parametrization(module, parametrization):
+    """Make ``parametrization`` the only one on ``module.weight``.
+
+    An existing one is swapped in place: ``remove_parametrizations`` would edit
+    the parametrized class, which a deep copy shares with its original.
+    """
+    if parametrize.is_parametrized(module, "weight"):
+        module.parametrizations.weight[0] = parametrization
+    else:
+        parametrize.register_parametrization(module, "weight", parametrization)
+
+
+def _set_mask(module, mask):
+    mask = torch.as_tensor(mask, dtype=torch.bool)
+    _set_parametrization(module, WeightMask(mask))
+    with torch.no_grad():
+        # Stored zeros too, so the pruned network survives removing the mask.
+        module.parametrizations.weight.original.mul_(mask)
+
+
+def quantize(model, bits, *, init="linear", layers=None, seed=0):
+    """A copy of ``model`` whose layers share ``2**bits`` weight values each.
+
+    The surviving weights of each layer (all of them if it was never pruned)
+    are clustered by 1-D k-means from the chosen ``init``; pruned weights stay
+    exactly zero. Each layer then carries a :class:`SharedWeights`
+    parametrization whose centroids train by backprop (:func:`train`).
+
+    Parameters
+    ----------
+    model : nn.Module
+    bits : int or dict of {layer name: int}
+        Bits per weight index, >= 1.
+    init : {"forgy", "density", "linear"}
+    layers : list of str, optional
+        Default: all of :func:`prunable_layers` (or the keys of a dict ``bits``).
+    seed : int
+        For the ``forgy`` init.
+    """
+    if layers is None:
+        layers = list(bits) if isinstance(bits, dict) else prunable_layers(model)
+    new = copy.deepcopy(model)
+    for name in layers:
+        module = _layer(new, name)
+        layer_bits = bits[name] if isinstance(bits, dict) else bits
+        weight, mask = effective_weight(module), layer_mask(module)
+        rows = len(weight)  # a convolution is clustered through its filter matrix
+        shared = kmeans_share(weight.reshape(rows, -1), layer_bits, init,
+                              mask.reshape(rows, -1), seed)
+        _set_parametrization(module, SharedWeights(
+            shared.centroids, shared.index.reshape(weight.shape), mask))
+        module.parametrizations.weight.original.requires_grad_(False)
+    return new
+
+
+def model_storage(model, index_bits=None):
+    """Deep Compression storage of every layer of ``model`` (see :func:`layer_storage`).
+
+    Shared-weight layers store codebook indices, pruned layers float32 values,
+    untouched layers their dense float32 weights. ``index_bits=None`` picks the
+    best relative-index width per layer.
+
+    Returns
+    -------
+    list of LayerStorage
+    """
+    rows = []
+    for name in prunable_layers(model):
+        module = getattr(model, name)
+        n_bias = 0 if module.bias is None else module.bias.numel()
+        shared = [p for p in _parametrizations(module) if isinstance(p, SharedWeights)]
+        if not _parametrizations(module):
+            size = module.weight.numel()
+            bits = 32 * (size + n_bias)
+            rows.append(LayerStorage(name, size + n_bias, size, 0, 32, 0, bits, bits))
+            continue
+        kwargs = dict(mask=layer_mask(module), n_bias=n_bias)
+        if shared:
+            kwargs.update(index=shared[0].index.cpu().numpy(), n_centroids=len(shared[0].centroids))
+        rows.append(best_index_bits(name, **kwargs) if index_bits is None
+                    else layer_storage(name, index_bits=index_bits, **kwargs))
     return rows

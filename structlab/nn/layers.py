@@ -4,12 +4,27 @@ import numpy as np
 import torch
 from torch import nn
 
-from structlab._validate import check_int
+from structlab._validate import as_matrix, as_vector, check_int
+from structlab.approx.svd import absorb_bias, lowrank_approximation
 
 
 def count_parameters(module):
     """Number of scalars in ``module``'s parameters (trainable or not)."""
     return sum(p.numel() for p in module.parameters())
+
+
+def layer_matrix(linear):
+    """A linear layer as one float64 NumPy matrix: ``[W | b]`` with a bias, ``W`` without.
+
+    Examples
+    --------
+    >>> layer_matrix(nn.Linear(13, 10)).shape
+    (10, 14)
+    """
+    W = linear.weight.detach().cpu().double().numpy()
+    if linear.bias is None:
+        return W
+    return absorb_bias(W, linear.bias.detach().cpu().double().numpy())
 
 
 class LowRankLinear(nn.Module):
@@ -52,14 +67,17 @@ class LowRankLinear(nn.Module):
 
         The layer's dtype is the factors' (float64 factors give a float64 layer).
         """
-        U, V = np.asarray(U), np.asarray(V)
+        U = as_matrix(U, "U")
+        V = as_matrix(V, "V", shape=(U.shape[1], None))
+        if bias is not None:
+            bias = as_vector(bias, "bias", size=V.shape[0])
         dtype = torch.from_numpy(np.empty(0, dtype=np.result_type(U, V))).dtype
         layer = cls(V.shape[1], U.shape[0], V.shape[0], bias=bias is not None, dtype=dtype)
         with torch.no_grad():
             layer.project.weight.copy_(torch.as_tensor(V))
             layer.expand.weight.copy_(torch.as_tensor(U))
             if bias is not None:
-                layer.project.bias.copy_(torch.as_tensor(np.asarray(bias)))
+                layer.project.bias.copy_(torch.as_tensor(bias))
         return layer
 
     @classmethod
@@ -70,12 +88,46 @@ class LowRankLinear(nn.Module):
         :func:`structlab.approx.svd.lowrank_approximation`; ``nparams`` counts
         the augmented matrix's factors, which is exactly this layer's size.
         """
-        from structlab.approx.svd import absorb_bias, lowrank_approximation
-
-        W = linear.weight.detach().cpu().double().numpy()
+        S = lowrank_approximation(layer_matrix(linear), rank, energy=energy, nparams=nparams)
         if linear.bias is None:
-            S = lowrank_approximation(W, rank, energy=energy, nparams=nparams)
             return cls.from_factors(S.U, S.V).to(linear.weight.dtype)
-        b = linear.bias.detach().cpu().double().numpy()
-        S = lowrank_approximation(absorb_bias(W, b), rank, energy=energy, nparams=nparams)
         return cls.from_factors(S.U, S.V[:, :-1], bias=S.V[:, -1]).to(linear.weight.dtype)
+
+
+class WeightMask(nn.Module):
+    """Parametrization ``W -> W * mask``: a pruned layer keeps its zeros while it trains.
+
+    Registered on a layer's ``weight`` with :mod:`torch.nn.utils.parametrize`,
+    so it works for ``nn.Linear`` and ``nn.Conv2d`` alike. The effective weight
+    is exactly zero where ``mask`` is 0, and its gradient there is exactly zero
+    too (the derivative of ``W * mask``), so retraining cannot revive a weight.
+    """
+
+    def __init__(self, mask):
+        super().__init__()
+        self.register_buffer("mask", torch.as_tensor(mask, dtype=torch.bool))
+
+    def forward(self, weight):
+        return weight * self.mask
+
+
+class SharedWeights(nn.Module):
+    """Parametrization ``W -> centroids[index]`` (0 where pruned): trained weight sharing.
+
+    Every weight of the layer reads one of ``k`` shared values. The centroids
+    are the trainable parameters; because the forward pass gathers them,
+    autograd makes each centroid's gradient the **sum of the gradients of its
+    member weights**, which is the fine-tuning rule of Deep Compression.
+    The layer's original weight is no longer used (its ``requires_grad`` is
+    switched off by :func:`structlab.nn.compress.quantize`).
+    """
+
+    def __init__(self, centroids, index, mask):
+        super().__init__()
+        self.centroids = nn.Parameter(torch.as_tensor(centroids, dtype=torch.float32).clone())
+        self.register_buffer("index", torch.as_tensor(index, dtype=torch.int64))
+        self.register_buffer("mask", torch.as_tensor(mask, dtype=torch.bool))
+
+    def forward(self, weight):
+        shared = self.centroids[self.index]
+        return torch.where(self.mask, shared, torch.zeros((), dtype=shared.dtype))

@@ -68,8 +68,81 @@ def fit_full_batch(model, X, y, *, alpha=1e-4, max_iter=200):
 
 
 @torch.no_grad()
-def accuracy(model, X, y):
-    """Fraction of rows of ``X`` whose arg-max output equals ``y``."""
+def accuracy(model, X, y, batch_size=4096):
+    """Fraction of rows of ``X`` whose arg-max output equals ``y`` (evaluated in batches)."""
     X, y = as_tensors(X, y)
     model.eval()
-    return float((model(X).argmax(dim=1) == y).float().mean())
+    correct = sum(int((model(X[i:i + batch_size]).argmax(dim=1) == y[i:i + batch_size]).sum())
+                  for i in range(0, len(X), batch_size))
+    return correct / len(X)
+
+
+def l2_penalty(model):
+    """Sum of squared *effective* weights (after any mask or codebook) of every layer."""
+    return sum((module.weight**2).sum() for module in model.modules()
+               if isinstance(getattr(module, "weight", None), torch.Tensor)
+               and module.weight.ndim > 1)
+
+
+def train(model, X, y, *, epochs, batch_size=128, lr=1e-3, l2=0.0, seed=0,
+          validation=None, progress=True):
+    """Train ``model`` with Adam on mini-batches, learning rate on a cosine decay to 0.
+
+    Returns one record per epoch.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Trained in place. Masked or shared weights (parametrizations) keep
+        their structure: gradients flow only where the structure allows.
+    X, y : array_like
+        Training rows and integer labels.
+    epochs : int
+    batch_size : int
+    lr : float
+        Adam's initial learning rate; it decays along a half cosine to zero
+        at the last step, so a short run still ends with small steps.
+    l2 : float
+        Coefficient of :func:`l2_penalty` added to the mean cross-entropy: a
+        real term of the loss, so its gradient pulls weights towards zero.
+    seed : int
+        Seeds the shuffling and torch.
+    validation : tuple (X_val, y_val), optional
+        Evaluated after every epoch (never the test set).
+    progress : bool
+        Show a tqdm bar over epochs.
+
+    Returns
+    -------
+    list of dict
+        ``epoch``, ``loss`` (mean over the epoch) and ``val_accuracy`` (or None).
+    """
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    X, y = as_tensors(X, y)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    steps = epochs * -(-len(X) // batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    loss_fn = nn.CrossEntropyLoss()
+    history = []
+    bar = tqdm(range(1, epochs + 1), desc="epochs", disable=not progress, leave=False)
+    for epoch in bar:
+        model.train()
+        total = 0.0
+        for batch in torch.randperm(len(X), generator=generator).split(batch_size):
+            optimizer.zero_grad()
+            loss = loss_fn(model(X[batch]), y[batch])
+            if l2:
+                loss = loss + l2 * l2_penalty(model)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += float(loss.detach()) * len(batch)
+        record = {"epoch": epoch, "loss": total / len(X), "val_accuracy": None}
+        if validation is not None:
+            record["val_accuracy"] = accuracy(model, *validation)
+        history.append(record)
+        bar.set_postfix(loss=f"{record['loss']:.4f}", val=record["val_accuracy"])
+    return history

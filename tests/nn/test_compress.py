@@ -70,8 +70,20 @@ def test_truncate_hidden(trained):
     got = torch.cat([small.hidden.weight, small.hidden.bias[:, None]], 1).detach().double().numpy()
     np.testing.assert_allclose(np.abs(got), np.abs(s[:2, None] * Vt[:2]), rtol=1e-5, atol=1e-5)
     assert accuracy(small, data.X_train, data.y_train) > 0.9  # the output layer was retrained
+    assert accuracy(small, data.X_test, data.y_test) > 0.9
     for k, v in model.state_dict().items():
         torch.testing.assert_close(v, before[k], rtol=0, atol=0)
+
+
+def test_layers_without_bias():
+    data = wine()
+    model = wine_mlp()
+    model.hidden = torch.nn.Linear(13, 10, bias=False)
+    fit_full_batch(model, data.X_train, data.y_train)
+    rows = lowrank_sweep(model, "hidden", data.X_test, data.y_test)
+    assert [r["params"] for r in rows] == [23 * r for r in range(1, 11)]
+    small = truncate_hidden(model, 3, data.X_train, data.y_train)
+    assert small.hidden.bias is None and count_parameters(small) == 13 * 3 + 4 * 3
 
 
 def test_surgery_errors(trained):
@@ -80,3 +92,5 @@ def test_surgery_errors(trained):
         replace_layer(model, "hiden", torch.nn.Identity())
     with pytest.raises(TypeError, match="layer 'act' must be an nn.Linear"):
         with_lowrank(model, "act", rank=2)
+    with pytest.raises(ValueError, match="'hiden' is not a Linear or Conv2d layer"):
+        truncate_hidden(model, 2, np.zeros((3, 13)), np.zeros(3, int), hidden="hiden")

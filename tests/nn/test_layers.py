@@ -54,6 +54,15 @@ def test_trains_by_backprop(linear):
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in layer.parameters())
 
 
+def test_from_factors_validates():
+    with pytest.raises(ValueError, match=r"bias must have shape \(2,\)"):
+        LowRankLinear.from_factors(np.ones((4, 2)), np.ones((2, 3)), bias=np.ones(1))
+    with pytest.raises(ValueError, match=r"V must have shape \(2, any\)"):
+        LowRankLinear.from_factors(np.ones((4, 2)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="U contains NaN"):
+        LowRankLinear.from_factors(np.full((4, 2), np.nan), np.ones((2, 3)))
+
+
 @pytest.mark.parametrize("rank", [0, 11])
 def test_bad_rank(rank):
     with pytest.raises(ValueError, match="rank must be between 1 and 10"):

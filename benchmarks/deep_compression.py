@@ -1,0 +1,103 @@
+"""Deep Compression on MNIST: the paper's Table 1, reproduced beside its numbers.
+
+    python benchmarks/deep_compression.py [--model lenet300|lenet5|all] [--smoke] [--json]
+
+For each network: train a baseline, prune iteratively (retraining with the masks
+held), share weights by k-means (linear init) and fine-tune the centroids, then
+Huffman-code weight indices and relative positions. Every stage is evaluated on
+the 10k test set; all choices were made on the validation split. Sizes count
+every stored bit (indices, positions, fillers, codebooks, Huffman tables, float32
+biases) against the dense float32 network.
+"""
+
+import argparse
+import json
+import time
+
+from structlab.datasets import mnist
+from structlab.info import versions
+from structlab.nn.compress import model_storage, prune, quantize
+from structlab.nn.models import lenet_5, lenet_300_100
+from structlab.nn.train import accuracy, train
+
+# Han et al. 2016, Table 1: (error before, error after, size before KB, size after KB, ratio)
+PAPER = {"lenet300": (1.64, 1.58, 1070, 27, 40), "lenet5": (0.80, 0.74, 1720, 44, 39)}
+
+CONFIGS = {
+    "lenet300": dict(
+        build=lenet_300_100, epochs=20, lr=2e-3, l2=1e-5,
+        # fraction of weights pruned per layer, as in the paper (8 %, 9 %, 26 % kept)
+        sparsity={"fc1": 0.92, "fc2": 0.91, "fc3": 0.74},
+        prune_steps=[0.5, 0.75, 0.9, 1.0], retrain_epochs=4, retrain_lr=5e-4,
+        bits={"fc1": 6, "fc2": 6, "fc3": 6}, finetune_epochs=3, finetune_lr=3e-4),
+    "lenet5": dict(
+        build=lenet_5, epochs=12, lr=2e-3, l2=1e-5,
+        sparsity={"conv1": 0.34, "conv2": 0.88, "fc1": 0.92, "fc2": 0.81},
+        prune_steps=[0.5, 0.8, 1.0], retrain_epochs=3, retrain_lr=5e-4,
+        bits={"conv1": 8, "conv2": 8, "fc1": 5, "fc2": 5}, finetune_epochs=2, finetune_lr=3e-4),
+}
+
+
+def run(name, config, data, smoke=False):
+    """Yield one result row per stage of the pipeline for network ``name``."""
+    scale = (lambda epochs: 1) if smoke else (lambda epochs: epochs)
+    fit = dict(validation=(data.X_val, data.y_val), progress=not smoke)
+    start = time.perf_counter()
+
+    def row(stage, model, fixed=False):
+        storage = model_storage(model)
+        dense = sum(r.dense_bits for r in storage)
+        size = sum(r.fixed_bits if fixed else r.huffman_bits for r in storage)
+        return {"model": name, "stage": stage,
+                "test_error_pct": round(100 * (1 - accuracy(model, data.X_test, data.y_test)), 2),
+                "val_error_pct": round(100 * (1 - accuracy(model, data.X_val, data.y_val)), 2),
+                "size_kb": round(size / 8000, 2), "dense_kb": round(dense / 8000, 2),
+                "ratio": round(dense / size, 1), "seconds": round(time.perf_counter() - start, 1)}
+
+    model = config["build"](seed=0)
+    train(model, data.X_train, data.y_train, epochs=scale(config["epochs"]), lr=config["lr"],
+          l2=config["l2"], **fit)
+    yield row("baseline", model)
+    for step in config["prune_steps"]:
+        model = prune(model, sparsity={k: v * step for k, v in config["sparsity"].items()})
+        train(model, data.X_train, data.y_train, epochs=scale(config["retrain_epochs"]),
+              lr=config["retrain_lr"], l2=config["l2"], **fit)
+    yield row("pruned", model)
+    model = quantize(model, config["bits"], init="linear")
+    train(model, data.X_train, data.y_train, epochs=scale(config["finetune_epochs"]),
+          lr=config["finetune_lr"], **fit)
+    yield row("pruned+quantized", model, fixed=True)
+    yield row("pruned+quantized+huffman", model)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=["lenet300", "lenet5", "all"], default="all")
+    parser.add_argument("--smoke", action="store_true", help="2k training images, 1 epoch per stage")
+    parser.add_argument("--json", action="store_true", help="one JSON object per result row")
+    args = parser.parse_args()
+    data = mnist()
+    if args.smoke:
+        data = type(data)(data.X_train[:2000], data.y_train[:2000], data.X_val[:1000],
+                          data.y_val[:1000], data.X_test[:1000], data.y_test[:1000], data.classes)
+    names = list(CONFIGS) if args.model == "all" else [args.model]
+    if not args.json:
+        v = versions()
+        print(f"torch {v['torch']}, numpy {v['numpy']}{', SMOKE' if args.smoke else ''}")
+        print(f"{'model':<9} {'stage':<25} {'test err %':>10} {'val err %':>9} {'size KB':>8} "
+              f"{'ratio':>6} {'time s':>7}   paper")
+    for name in names:
+        for result in run(name, CONFIGS[name], data, smoke=args.smoke):
+            if args.json:
+                print(json.dumps(result), flush=True)
+                continue
+            paper = PAPER[name]
+            note = {"baseline": f"{paper[0]:.2f} % error, {paper[2]} KB",
+                    "pruned+quantized+huffman": f"{paper[1]:.2f} % error, {paper[3]} KB, {paper[4]}x"}
+            print(f"{name:<9} {result['stage']:<25} {result['test_error_pct']:>10.2f} "
+                  f"{result['val_error_pct']:>9.2f} {result['size_kb']:>8.1f} {result['ratio']:>6.1f} "
+                  f"{result['seconds']:>7.0f}   {note.get(result['stage'], '')}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Weight-shared matrices: small integer indices into a table of shared values."""
+
+import math
+
+import numpy as np
+import scipy.sparse
+
+from structlab._validate import as_vector, check_int
+from structlab.structures.base import Structure
+
+
+class Codebook(Structure):
+    """A matrix whose entries are ``centroids[index]``, or exactly 0 where ``mask`` is False.
+
+    ``nbytes`` is the fixed-width storage of Deep Compression: ``ceil(log2 k)``
+    bits per stored index, the float32 table, and for a pruned matrix the
+    relative positions (see :func:`structlab.approx.huffman.layer_storage`,
+    which also gives the Huffman-coded size).
+
+    Parameters
+    ----------
+    centroids : array_like, shape (k,)
+    index : array_like of int, shape (m, n), values in [0, k)
+    mask : array_like of bool, shape (m, n), optional
+        Stored entries; default all.
+    index_bits : int
+        Bits per relative position, for a masked matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S = Codebook([-1.0, 2.0], [[0, 1], [1, 1]], mask=[[True, True], [False, True]])
+    >>> S.toarray()
+    array([[-1.,  2.],
+           [ 0.,  2.]])
+    >>> S.bits, S.nparams
+    (1, 5)
+    """
+
+    def __init__(self, centroids, index, mask=None, index_bits=5):
+        self.centroids = as_vector(centroids, "centroids")
+        self.index = np.asarray(index)
+        if self.index.ndim != 2 or not np.issubdtype(self.index.dtype, np.integer):
+            raise ValueError(f"index must be a 2-D integer array, got {self.index.dtype} "
+                             f"of shape {self.index.shape}")
+        if self.index.size and (self.index.min() < 0 or self.index.max() >= len(self.centroids)):
+            raise ValueError(f"index values must lie in [0, {len(self.centroids)})")
+        self.mask = (np.ones(self.index.shape, bool) if mask is None
+                     else np.asarray(mask, dtype=bool))
+        if self.mask.shape != self.index.shape:
+            raise ValueError(f"mask must have the shape of index {self.index.shape}, "
+                             f"got {self.mask.shape}")
+        self.index_bits = check_int(index_bits, "index_bits", low=1)
+        rows, cols = np.nonzero(self.mask)
+        self._csr = scipy.sparse.csr_array(
+            (self.centroids[self.index[rows, cols]], (rows, cols)), shape=self.index.shape)
+
+    @property
+    def shape(self):
+        return self.index.shape
+
+    @property
+    def dtype(self):
+        return self.centroids.dtype
+
+    @property
+    def bits(self):
+        """Bits of one fixed-width index: ``ceil(log2 k)`` (at least 1)."""
+        return max(1, math.ceil(math.log2(len(self.centroids))))
+
+    @property
+    def nparams(self):
+        """Stored numbers: one index per stored entry plus the table."""
+        return int(self.mask.sum()) + len(self.centroids)
+
+    @property
+    def nbytes(self):
+        if self.mask.all():
+            return math.ceil(self.mask.size * self.bits / 8) + 4 * len(self.centroids)
+        from structlab.approx.huffman import layer_storage
+
+        storage = layer_storage("", self.mask, self.index, len(self.centroids), self.index_bits)
+        return math.ceil(storage.fixed_bits / 8)
+
+    def toarray(self):
+        return self._csr.toarray()
+
+    def matmat(self, X):
+        X = np.asarray(X)
+        self._check_operand(X, self.shape[1], "X")
+        return self._csr @ X
+
+    def rmatmat(self, X):
+        X = np.asarray(X)
+        self._check_operand(X, self.shape[0], "X")
+        return self._csr.T @ X
+
+    def flops(self, batch=1):
+        return batch * int(self.mask.sum())
+
+    def to_torch(self):
+        """A bias-free ``nn.Linear`` whose weight is a :class:`SharedWeights` parametrization."""
+        import torch
+        from torch import nn
+        from torch.nn.utils import parametrize
+
+        from structlab.nn.layers import SharedWeights
+
+        m, n = self.shape
+        layer = nn.Linear(n, m, bias=False)
+        parametrize.register_parametrization(
+            layer, "weight", SharedWeights(self.centroids, self.index, self.mask))
+        layer.parametrizations.weight.original.requires_grad_(False)
+        with torch.no_grad():
+            layer.parametrizations.weight.original.zero_()
+        return layer
