@@ -115,16 +115,25 @@ def _manifest_entry(name):
     return entries[name]
 
 
-def _atomic_savez(path, **arrays):
-    """Write an ``.npz`` next to ``path`` under a temporary name, then rename over it."""
+def atomic_write(path, write):
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    Readers see the old file or the complete new one, never a half-written one;
+    if ``write`` fails, the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            write(f)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _atomic_savez(path, **arrays):
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 # --- wine -------------------------------------------------------------------------

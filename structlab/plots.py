@@ -61,3 +61,63 @@ def rank_curves(table, *, baseline=None, dense_params=None, ax=None):
     params_ax.set_ylabel("weights of the layer (green)", color="tab:green")
     ax.legend(loc="lower right")
     return fig
+
+
+def weight_histogram(w, *, ax=None, title="Weights", bins=120, keep_zeros=False):
+    """Histogram of a layer's weights (pruned zeros left out unless ``keep_zeros``)."""
+    w = np.ravel(np.asarray(w, dtype=float))
+    if not keep_zeros:
+        w = w[w != 0]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    else:
+        fig = ax.figure
+    ax.hist(w, bins=bins, color="tab:blue", alpha=0.8)
+    ax.set(xlabel="weight value", ylabel="count", title=f"{title} ({w.size} weights)")
+    return fig
+
+
+def weight_cdf(w, *, centroids=None, ax=None, title="Cumulative distribution"):
+    """Empirical CDF of the nonzero weights, with centroids marked on it if given."""
+    w = np.sort(np.ravel(np.asarray(w, dtype=float)))
+    w = w[w != 0]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    else:
+        fig = ax.figure
+    ax.plot(w, np.arange(1, w.size + 1) / w.size, color="tab:blue")
+    if centroids is not None:
+        levels = np.searchsorted(w, centroids) / w.size
+        ax.plot(centroids, levels, "o", color="tab:red", ms=4, label="centroids")
+        ax.legend(loc="upper left")
+    ax.set(xlabel="weight value", ylabel="fraction below", title=title)
+    return fig
+
+
+def centroids_on_histogram(w, centroids_by_name, *, ax=None, title="Shared values"):
+    """Histogram of the nonzero weights with each set of centroids as a row of ticks."""
+    fig = weight_histogram(w, ax=ax, title=title)
+    ax = fig.axes[0] if ax is None else ax
+    top = ax.get_ylim()[1]
+    for row, (name, centroids) in enumerate(centroids_by_name.items()):
+        y = top * (1.02 + 0.06 * row)
+        ax.plot(centroids, np.full(len(centroids), y), "|", ms=10, mew=1.5, label=name)
+    ax.set_ylim(0, top * (1.1 + 0.06 * len(centroids_by_name)))
+    ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+def sensitivity(scan, sparsities, *, baseline=None, ax=None):
+    """Accuracy against sparsity, one line per layer, from :func:`sensitivity_scan`."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
+    else:
+        fig = ax.figure
+    for name, accuracies in scan.items():
+        ax.plot(np.asarray(sparsities) * 100, accuracies, "o-", ms=3, label=name)
+    if baseline is not None:
+        ax.axhline(baseline, color="gray", ls="--", label="unpruned")
+    ax.set(xlabel="weights pruned in that layer (%)", ylabel="validation accuracy",
+           title="Sensitivity: one layer pruned at a time, no retraining")
+    ax.legend(fontsize=8)
+    return fig

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
 import scipy.linalg
 from IPython import get_ipython
 from IPython.display import display
@@ -52,10 +53,14 @@ def format_point(point, score_name="test accuracy"):
 
 
 @dataclass
-class RankExplorer:
-    """A rank slider, its readout and its spectrum plot (see :func:`rank_explorer`)."""
+class Explorer:
+    """Controls, a readout and a plot, wired by :func:`explorer`.
 
-    slider: widgets.IntSlider
+    ``controls`` maps each callback argument to its widget; set ``.value`` on
+    one to recompute (that is how tests drive it).
+    """
+
+    controls: dict
     readout: widgets.HTML
     plot: widgets.Output
     widget: widgets.VBox
@@ -64,15 +69,47 @@ class RankExplorer:
         display(self.widget)
 
 
+def explorer(controls, point, describe, draw):
+    """Wire widgets to pure functions: ``point(**values) -> result``, then text and figure.
+
+    Parameters
+    ----------
+    controls : dict of {argument name: ipywidgets value widget}
+    point : callable
+        Pure computation from the controls' values to a result.
+    describe : callable
+        ``describe(result) -> str`` (HTML) for the readout.
+    draw : callable
+        ``draw(result) -> matplotlib Figure``; drawn only inside IPython.
+    """
+    readout, plot = widgets.HTML(), widgets.Output()
+
+    def update(change=None):
+        result = point(**{name: control.value for name, control in controls.items()})
+        readout.value = describe(result)
+        if get_ipython() is None:  # no front end to draw in (plain Python, tests)
+            return
+        with plot:
+            plot.clear_output(wait=True)
+            fig = draw(result)
+            display(fig)
+            plt.close(fig)  # displayed once, not again by the inline backend
+
+    for control in controls.values():
+        control.observe(update, names="value")
+    update()
+    return Explorer(controls, readout, plot, widgets.VBox([*controls.values(), readout, plot]))
+
+
 def rank_explorer(W, score=None, rank=1, score_name="test accuracy"):
     """Slider over the rank of ``W``'s approximation, with live numbers and spectrum.
 
     Examples
     --------
     >>> import numpy as np
-    >>> explorer = rank_explorer(np.diag([3.0, 2.0, 1.0]))
-    >>> explorer.slider.value = 2
-    >>> "rank 2" in explorer.readout.value
+    >>> e = rank_explorer(np.diag([3.0, 2.0, 1.0]))
+    >>> e.controls["rank"].value = 2
+    >>> "rank 2" in e.readout.value
     True
     """
     W = as_matrix(W, "W")
@@ -80,18 +117,94 @@ def rank_explorer(W, score=None, rank=1, score_name="test accuracy"):
     s = scipy.linalg.svdvals(W)
     slider = widgets.IntSlider(value=rank, min=1, max=min(W.shape), description="rank",
                                continuous_update=False)
-    readout, plot = widgets.HTML(), widgets.Output()
+    return explorer({"rank": slider}, lambda rank: lowrank_point(W, rank, score),
+                    lambda point: format_point(point, score_name),
+                    lambda point: plots.spectrum(s, point["rank"]))
 
-    def update(change=None):
-        readout.value = format_point(lowrank_point(W, slider.value, score), score_name)
-        if get_ipython() is None:  # no front end to draw in (plain Python, tests)
-            return
-        with plot:
-            plot.clear_output(wait=True)
-            fig = plots.spectrum(s, slider.value)
-            display(fig)
-            plt.close(fig)  # displayed once, not again by the inline backend
 
-    slider.observe(update, names="value")
-    update()
-    return RankExplorer(slider, readout, plot, widgets.VBox([slider, readout, plot]))
+def _size_summary(model, X, y):
+    from structlab.nn.compress import model_storage
+    from structlab.nn.train import accuracy
+
+    storage = model_storage(model)
+    size = sum(r.huffman_bits for r in storage)
+    return {"accuracy": accuracy(model, X, y), "size_kb": size / 8000,
+            "ratio": sum(r.dense_bits for r in storage) / size}
+
+
+def pruning_point(model, quality, X, y, layer=None):
+    """Prune every layer at ``quality * std`` (no retraining): accuracy and size.
+
+    Returns a dict with ``quality``, per-layer ``sparsity``, ``accuracy`` on
+    ``(X, y)``, Huffman-coded ``size_kb`` and ``ratio`` (see
+    :func:`structlab.nn.compress.model_storage`), and the surviving ``weights``
+    of ``layer`` (default the first) for plotting.
+    """
+    from structlab.nn.compress import effective_weight, layer_mask, prunable_layers, prune
+
+    pruned = prune(model, quality=quality)
+    names = prunable_layers(pruned)
+    layer = layer or names[0]
+    return {"quality": quality, "layer": layer,
+            "sparsity": {n: 1 - layer_mask(getattr(pruned, n)).mean() for n in names},
+            "weights": effective_weight(getattr(pruned, layer)), **_size_summary(pruned, X, y)}
+
+
+def pruning_explorer(model, X, y, quality=1.0):
+    """Slider over the std-quality of pruning: sparsity, accuracy, size, weight histogram."""
+    slider = widgets.FloatSlider(value=quality, min=0.0, max=3.0, step=0.1,
+                                 description="quality", continuous_update=False)
+
+    def describe(p):
+        layers = ", ".join(f"{n} {100 * s:.0f} %" for n, s in p["sparsity"].items())
+        return (f"<b>quality {p['quality']:.1f}</b>: pruned {layers}; accuracy "
+                f"{p['accuracy']:.4f}, {p['size_kb']:.1f} KB ({p['ratio']:.1f}x)")
+
+    return explorer({"quality": slider}, lambda quality: pruning_point(model, quality, X, y),
+                    describe, lambda p: plots.weight_histogram(
+                        p["weights"], title=f"{p['layer']} after pruning"))
+
+
+def quantization_point(model, bits, init, X, y, layer=None):
+    """Share each layer's weights among ``2**bits`` values (no fine-tuning): accuracy, size.
+
+    A layer with fewer than ``2**bits`` distinct surviving weights gets the
+    largest number of bits it can fill (listed in ``capped``).
+
+    Returns a dict with ``bits``, ``init``, ``capped``, ``accuracy``,
+    Huffman-coded ``size_kb`` and ``ratio``, and the ``weights`` and
+    ``centroids`` of ``layer`` (default the first) before sharing, for plotting.
+    """
+    from structlab.nn.compress import effective_weight, layer_mask, prunable_layers, quantize
+
+    names = prunable_layers(model)
+    fits = {n: int(np.log2(len(np.unique(effective_weight(getattr(model, n))[
+        layer_mask(getattr(model, n))])))) for n in names}
+    per_layer = {n: min(bits, fits[n]) for n in names}
+    shared = quantize(model, per_layer, init=init)
+    layer = layer or names[0]
+    centroids = getattr(shared, layer).parametrizations.weight[0].centroids.detach().numpy()
+    return {"bits": bits, "init": init, "layer": layer, "centroids": centroids,
+            "capped": {n: b for n, b in per_layer.items() if b < bits},
+            "weights": effective_weight(getattr(model, layer)), **_size_summary(shared, X, y)}
+
+
+def quantization_explorer(model, X, y, bits=4, init="linear"):
+    """Bits slider and init menu: accuracy, size and where the centroids sit."""
+    controls = {
+        "bits": widgets.IntSlider(value=bits, min=1, max=8, description="bits",
+                                  continuous_update=False),
+        "init": widgets.Dropdown(options=["linear", "density", "forgy"], value=init,
+                                 description="init"),
+    }
+
+    def describe(p):
+        capped = "".join(f"; {n} capped at {b} bits (too few weights)"
+                         for n, b in p["capped"].items())
+        return (f"<b>{p['bits']} bits, {p['init']} init</b>: accuracy {p['accuracy']:.4f}, "
+                f"{p['size_kb']:.1f} KB ({p['ratio']:.1f}x){capped}")
+
+    return explorer(controls, lambda bits, init: quantization_point(model, bits, init, X, y),
+                    describe, lambda p: plots.centroids_on_histogram(
+                        p["weights"], {p["init"]: p["centroids"]},
+                        title=f"{p['layer']}: {2 ** p['bits']} shared values"))

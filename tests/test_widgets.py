@@ -24,8 +24,9 @@ def test_lowrank_point_numbers(W):
 def test_slider_drives_the_readout(W):
     calls = []
     explorer = rank_explorer(W, score=lambda r: calls.append(r) or 0.5, rank=3)
-    assert explorer.slider.max == 10 and "rank 3" in explorer.readout.value
-    explorer.slider.value = 7
+    slider = explorer.controls["rank"]
+    assert slider.max == 10 and "rank 3" in explorer.readout.value
+    slider.value = 7
     assert "rank 7</b>: 168 weights" in explorer.readout.value
     assert calls == [3, 7]
 

@@ -143,10 +143,10 @@ def layer_storage(name, mask, index=None, n_centroids=None, index_bits=5, n_bias
     LayerStorage
     """
     mask = np.asarray(mask, dtype=bool).ravel()
-    if not mask.any():
-        raise ValueError(f"layer {name!r} has no kept weight to store")
-    gaps, is_filler = relative_indices(np.flatnonzero(mask), index_bits)
     extra = FLOAT_BITS * n_bias
+    if not mask.any():  # pruned away entirely: only the biases remain
+        return LayerStorage(name, mask.size + n_bias, 0, 0, 0, index_bits, extra, extra)
+    gaps, is_filler = relative_indices(np.flatnonzero(mask), index_bits)
     position_bits = _huffman_total(gaps)
     if index is None:
         weight_bits = FLOAT_BITS

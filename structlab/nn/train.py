@@ -1,5 +1,7 @@
 """Training and evaluation loops."""
 
+import pickle
+
 import numpy as np
 import torch
 from torch import nn
@@ -146,3 +148,47 @@ def train(model, X, y, *, epochs, batch_size=128, lr=1e-3, l2=0.0, seed=0,
         history.append(record)
         bar.set_postfix(loss=f"{record['loss']:.4f}", val=record["val_accuracy"])
     return history
+
+
+def train_cached(build, X, y, *, name, epochs, **train_kwargs):
+    """A model from ``build()`` trained by :func:`train`, or its cached weights.
+
+    The weights are saved under ``data/cache/{name}.pt`` (atomically), keyed
+    by the training settings and the torch version, so a notebook re-run or a
+    slider callback does not retrain. The cache only ever holds weights that
+    this function produced.
+
+    Parameters
+    ----------
+    build : callable
+        Returns a fresh model (e.g. :func:`structlab.nn.models.lenet_300_100`).
+    X, y : array_like
+    name : str
+        Cache file stem; use one name per configuration.
+    epochs : int
+    **train_kwargs
+        Passed to :func:`train` (``lr``, ``l2``, ``seed``, ``validation``...).
+
+    Returns
+    -------
+    model : nn.Module
+    history : list of dict
+        The training history (the cached one when loaded).
+    """
+    from structlab.datasets import atomic_write, cache_dir
+
+    key = {"epochs": epochs, "rows": len(X), "torch": str(torch.__version__),
+           **{k: v for k, v in train_kwargs.items() if k in ("lr", "l2", "seed", "batch_size")}}
+    path = cache_dir() / f"{name}.pt"
+    model = build()
+    try:
+        saved = torch.load(path, weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError):
+        saved = {}  # no cache yet, or an unreadable one: retrain and replace it
+    if saved.get("key") == key:
+        model.load_state_dict(saved["state"])
+        return model, saved["history"]
+    history = train(model, X, y, epochs=epochs, **train_kwargs)
+    atomic_write(path, lambda f: torch.save(
+        {"key": key, "state": model.state_dict(), "history": history}, f))
+    return model, history

@@ -104,7 +104,7 @@ def test_storage_without_codebook_and_best_index_bits(rng):
     best = best_index_bits("pruned", mask)
     assert best.huffman_bits == min(layer_storage("pruned", mask, index_bits=b).huffman_bits
                                     for b in range(2, 13))
-    with pytest.raises(ValueError, match="no kept weight"):
-        layer_storage("empty", np.zeros(5, bool))
+    empty = layer_storage("empty", np.zeros(5, bool), n_bias=2)
+    assert (empty.kept, empty.fixed_bits, empty.huffman_bits) == (0, 64, 64)
     with pytest.raises(ValueError, match="n_centroids is required"):
         layer_storage("x", mask, index=np.zeros(mask.shape, int))

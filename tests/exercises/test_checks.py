@@ -28,6 +28,16 @@ def test_every_registered_check_fails_on_the_stub(capsys):
     ("smallest_rank", lambda acc, base, tol: min(r for r, a in acc.items() if a >= base)),
     ("smallest_rank", lambda acc, base, tol: next((r for r, a in acc.items() if a >= base - tol), None)),
     ("smallest_rank", lambda acc, base, tol: min((r for r, a in acc.items() if a > base - tol), default=None)),
+    ("std_mask", lambda w, q: np.abs(w) >= q * np.abs(w).mean()),  # mean |w| instead of std
+    ("std_mask", lambda w, q: np.abs(w) <= q * w.std()),  # the mask of the *pruned* weights
+    ("sparsity_mask", lambda w, s: np.abs(w) > np.quantile(np.abs(w), s)),  # count off by ties/rounding
+    ("sparsity_mask", lambda w, s: np.argsort(np.abs(w), axis=None).reshape(w.shape) >= round(s * w.size)),
+    ("count_fillers", lambda pos, b: sum(d // 2**b for d in np.diff([-1] + list(pos)))),  # off by one
+    ("count_fillers", lambda pos, b: sum((d - 1) // 2**b for d in np.diff([0] + list(pos)))),  # start at 0
+    ("linear_init", lambda w, k: np.linspace(w.min(), w.max(), k + 1)[:-1]),
+    ("density_init", lambda w, k: np.quantile(w, np.linspace(0, 1, k))),
+    ("huffman_lengths", lambda c: {s: int(np.ceil(-np.log2(v / sum(c.values())))) for s, v in c.items()}),
+    ("huffman_lengths", lambda c: {s: max(1, int(np.ceil(np.log2(len(c))))) for s in c}),  # fixed width
 ])
 def test_checks_catch_plausible_mistakes(name, wrong, capsys):
     assert not check(name, wrong)

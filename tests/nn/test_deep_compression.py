@@ -136,3 +136,19 @@ def test_bad_inputs():
         prune(model, sparsity=1.0)
     with pytest.raises(ValueError, match="bits must be at least 1"):
         quantize(model, 0)
+
+
+def test_train_cached_reuses_and_replaces(digits, tmp_path, monkeypatch):
+    from structlab.nn.train import train_cached
+
+    monkeypatch.setenv("STRUCTLAB_DATA", str(tmp_path))
+    first, history = train_cached(lenet_300_100, *digits, name="t", epochs=1, progress=False)
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["t.pt"]
+    again, cached_history = train_cached(lenet_300_100, *digits, name="t", epochs=1, progress=False)
+    assert cached_history == history
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), again.state_dict().values()))
+    (tmp_path / "cache" / "t.pt").write_bytes(b"corrupt")
+    retrained, _ = train_cached(lenet_300_100, *digits, name="t", epochs=1, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), retrained.state_dict().values()))
+    other, _ = train_cached(lenet_300_100, *digits, name="t", epochs=1, lr=0.1, progress=False)
+    assert not torch.equal(other.fc1.weight, first.fc1.weight)  # a new setting retrains
