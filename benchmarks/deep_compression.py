@@ -16,27 +16,12 @@ import time
 
 from structlab.datasets import mnist
 from structlab.info import versions
-from structlab.nn.compress import model_storage, prune, quantize
-from structlab.nn.models import lenet_5, lenet_300_100
+from structlab.nn.compress import iterative_prune, model_storage, quantize
+from structlab.nn.recipes import DEEP_COMPRESSION
 from structlab.nn.train import accuracy, train
 
 # Han et al. 2016, Table 1: (error before, error after, size before KB, size after KB, ratio)
 PAPER = {"lenet300": (1.64, 1.58, 1070, 27, 40), "lenet5": (0.80, 0.74, 1720, 44, 39)}
-
-CONFIGS = {
-    "lenet300": dict(
-        build=lenet_300_100, epochs=20, lr=2e-3, l2=1e-5,
-        # fraction of weights pruned per layer, as in the paper (8 %, 9 %, 26 % kept)
-        sparsity={"fc1": 0.92, "fc2": 0.91, "fc3": 0.74},
-        prune_steps=[0.5, 0.75, 0.9, 1.0], retrain_epochs=4, retrain_lr=5e-4,
-        bits={"fc1": 6, "fc2": 6, "fc3": 6}, finetune_epochs=3, finetune_lr=3e-4),
-    "lenet5": dict(
-        build=lenet_5, epochs=12, lr=2e-3, l2=1e-5,
-        sparsity={"conv1": 0.34, "conv2": 0.88, "fc1": 0.92, "fc2": 0.81},
-        prune_steps=[0.5, 0.8, 1.0], retrain_epochs=3, retrain_lr=5e-4,
-        bits={"conv1": 8, "conv2": 8, "fc1": 5, "fc2": 5}, finetune_epochs=2, finetune_lr=3e-4),
-}
-
 
 def run(name, config, data, smoke=False):
     """Yield one result row per stage of the pipeline for network ``name``."""
@@ -58,10 +43,9 @@ def run(name, config, data, smoke=False):
     train(model, data.X_train, data.y_train, epochs=scale(config["epochs"]), lr=config["lr"],
           l2=config["l2"], **fit)
     yield row("baseline", model)
-    for step in config["prune_steps"]:
-        model = prune(model, sparsity={k: v * step for k, v in config["sparsity"].items()})
-        train(model, data.X_train, data.y_train, epochs=scale(config["retrain_epochs"]),
-              lr=config["retrain_lr"], l2=config["l2"], **fit)
+    model, _ = iterative_prune(model, config["sparsity"], data.X_train, data.y_train,
+                               steps=config["steps"], epochs=scale(config["retrain_epochs"]),
+                               lr=config["retrain_lr"], l2=config["l2"], progress=not smoke)
     yield row("pruned", model)
     model = quantize(model, config["bits"], init="linear")
     train(model, data.X_train, data.y_train, epochs=scale(config["finetune_epochs"]),
@@ -80,14 +64,14 @@ def main():
     if args.smoke:
         data = type(data)(data.X_train[:2000], data.y_train[:2000], data.X_val[:1000],
                           data.y_val[:1000], data.X_test[:1000], data.y_test[:1000], data.classes)
-    names = list(CONFIGS) if args.model == "all" else [args.model]
+    names = list(DEEP_COMPRESSION) if args.model == "all" else [args.model]
     if not args.json:
         v = versions()
         print(f"torch {v['torch']}, numpy {v['numpy']}{', SMOKE' if args.smoke else ''}")
         print(f"{'model':<9} {'stage':<25} {'test err %':>10} {'val err %':>9} {'size KB':>8} "
               f"{'ratio':>6} {'time s':>7}   paper")
     for name in names:
-        for result in run(name, CONFIGS[name], data, smoke=args.smoke):
+        for result in run(name, DEEP_COMPRESSION[name], data, smoke=args.smoke):
             if args.json:
                 print(json.dumps(result), flush=True)
                 continue

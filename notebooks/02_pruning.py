@@ -26,14 +26,18 @@
 # %% tags=["parameters"]
 import os
 
+from structlab.nn.recipes import DEEP_COMPRESSION
+
 SMOKE = os.environ.get("STRUCTLAB_SMOKE", "0") == "1"  # CI: tiny data and epochs, same code
 SEED = 0
+RECIPE = DEEP_COMPRESSION["lenet300"]  # shared with benchmarks/deep_compression.py
 TRAIN_ROWS = 3000 if SMOKE else 50_000
-EPOCHS = 1 if SMOKE else 20
-RETRAIN_EPOCHS = 1 if SMOKE else 4
+EPOCHS = 1 if SMOKE else RECIPE["epochs"]
+RETRAIN_EPOCHS = 1 if SMOKE else RECIPE["retrain_epochs"]
 SENSITIVITY = [0.0, 0.5, 0.9] if SMOKE else [0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98]
-TARGET = {"fc1": 0.92, "fc2": 0.91, "fc3": 0.74}  # the paper's: 8 %, 9 % and 26 % kept
-STEPS = [0.5, 1.0] if SMOKE else [0.5, 0.75, 0.9, 1.0]
+TARGET = RECIPE["sparsity"]  # fractions pruned per layer, close to the paper's
+STEPS = [0.5, 1.0] if SMOKE else RECIPE["steps"]
+L2 = RECIPE["l2"]
 
 # %% tags=["setup"]
 import matplotlib.pyplot as plt
@@ -46,10 +50,10 @@ from structlab import plots
 from structlab.datasets import mnist
 from structlab.exercises import check
 from structlab.info import summary
-from structlab.nn.compress import (effective_weight, layer_mask, model_storage, prune,
+from structlab.nn.compress import (effective_weight, iterative_prune, layer_mask, model_storage,
                                    sensitivity_scan)
 from structlab.nn.models import lenet_300_100
-from structlab.nn.train import accuracy, train, train_cached
+from structlab.nn.train import accuracy, train_cached
 from structlab.widgets import pruning_explorer
 
 print(summary(with_data=False))
@@ -67,7 +71,7 @@ data = mnist()
 X, y = data.X_train[:TRAIN_ROWS], data.y_train[:TRAIN_ROWS]
 val = (data.X_val, data.y_val)
 model, history = train_cached(lenet_300_100, X, y, name=f"lenet300_{TRAIN_ROWS}_{EPOCHS}",
-                              epochs=EPOCHS, lr=2e-3, l2=1e-5, seed=SEED, validation=val)
+                              epochs=EPOCHS, lr=RECIPE["lr"], l2=L2, seed=SEED, validation=val)
 base_val = accuracy(model, *val)
 print(f"validation accuracy {base_val:.4f} after {len(history)} epochs")
 
@@ -146,14 +150,13 @@ plots.sensitivity(scan, SENSITIVITY, baseline=base_val);
 # making the next cut cheaper.
 
 # %%
-pruned = model
-for step in STEPS:
-    pruned = prune(pruned, sparsity={name: s * step for name, s in TARGET.items()})
-    before = accuracy(pruned, *val)
-    train(pruned, X, y, epochs=RETRAIN_EPOCHS, lr=5e-4, l2=1e-5, seed=SEED, progress=not SMOKE)
-    kept = {name: layer_mask(getattr(pruned, name)).mean() for name in TARGET}
-    print(f"step {step:.2f}: kept " + ", ".join(f"{n} {100 * k:.1f} %" for n, k in kept.items())
-          + f"   validation {before:.4f} -> {accuracy(pruned, *val):.4f} after retraining")
+pruned, steps = iterative_prune(model, TARGET, X, y, steps=STEPS, epochs=RETRAIN_EPOCHS,
+                                lr=RECIPE["retrain_lr"], l2=L2, seed=SEED, validation=val,
+                                progress=not SMOKE)
+for record in steps:
+    kept = ", ".join(f"{n} {100 * k:.1f} %" for n, k in record["kept"].items())
+    print(f"step {record['step']:.2f}: kept {kept}   validation {record['before']:.4f} -> "
+          f"{record['after']:.4f} after retraining")
 assert all(np.all(effective_weight(getattr(pruned, n))[~layer_mask(getattr(pruned, n))] == 0)
            for n in TARGET), "a pruned weight came back to life"
 

@@ -28,15 +28,19 @@
 # %% tags=["parameters"]
 import os
 
+from structlab.nn.recipes import DEEP_COMPRESSION
+
 SMOKE = os.environ.get("STRUCTLAB_SMOKE", "0") == "1"  # CI: tiny data and epochs, same code
 SEED = 0
+RECIPE = DEEP_COMPRESSION["lenet300"]  # shared with benchmarks/deep_compression.py
 TRAIN_ROWS = 3000 if SMOKE else 50_000
-EPOCHS = 1 if SMOKE else 20
-RETRAIN_EPOCHS = 1 if SMOKE else 4
-FINETUNE_EPOCHS = 1 if SMOKE else 3
-TARGET = {"fc1": 0.92, "fc2": 0.91, "fc3": 0.74}
-STEPS = [0.5, 1.0] if SMOKE else [0.5, 0.75, 0.9, 1.0]
-BITS = 6  # the paper's choice for LeNet-300-100
+EPOCHS = 1 if SMOKE else RECIPE["epochs"]
+RETRAIN_EPOCHS = 1 if SMOKE else RECIPE["retrain_epochs"]
+FINETUNE_EPOCHS = 1 if SMOKE else RECIPE["finetune_epochs"]
+TARGET = RECIPE["sparsity"]  # fractions pruned per layer, close to the paper's
+STEPS = [0.5, 1.0] if SMOKE else RECIPE["steps"]
+L2 = RECIPE["l2"]
+BITS = RECIPE["bits"]  # index bits per layer
 
 # %% tags=["setup"]
 import matplotlib.pyplot as plt
@@ -51,7 +55,8 @@ from structlab.approx.kmeans import INIT_MODES, init_centroids, kmeans_1d
 from structlab.datasets import mnist
 from structlab.exercises import check
 from structlab.info import summary
-from structlab.nn.compress import effective_weight, layer_mask, model_storage, prune, quantize
+from structlab.nn.compress import (effective_weight, iterative_prune, layer_mask, model_storage,
+                                   quantize)
 from structlab.nn.models import lenet_300_100
 from structlab.nn.train import accuracy, train, train_cached
 from structlab.widgets import quantization_explorer
@@ -69,11 +74,9 @@ data = mnist()
 X, y = data.X_train[:TRAIN_ROWS], data.y_train[:TRAIN_ROWS]
 val = (data.X_val, data.y_val)
 model, _ = train_cached(lenet_300_100, X, y, name=f"lenet300_{TRAIN_ROWS}_{EPOCHS}",
-                        epochs=EPOCHS, lr=2e-3, l2=1e-5, seed=SEED, validation=val)
-pruned = model
-for step in STEPS:
-    pruned = prune(pruned, sparsity={name: s * step for name, s in TARGET.items()})
-    train(pruned, X, y, epochs=RETRAIN_EPOCHS, lr=5e-4, l2=1e-5, seed=SEED, progress=not SMOKE)
+                        epochs=EPOCHS, lr=RECIPE["lr"], l2=L2, seed=SEED, validation=val)
+pruned, _ = iterative_prune(model, TARGET, X, y, steps=STEPS, epochs=RETRAIN_EPOCHS,
+                            lr=RECIPE["retrain_lr"], l2=L2, seed=SEED, progress=not SMOKE)
 pruned_val = accuracy(pruned, *val)
 survivors = effective_weight(pruned.fc1)[layer_mask(pruned.fc1)]
 print(f"pruned network: validation accuracy {pruned_val:.4f}, fc1 keeps {survivors.size} weights")
@@ -162,9 +165,10 @@ quantization_explorer(pruned, *val, bits=4, init="linear")
 # %%
 shared = quantize(pruned, BITS, init="linear", seed=SEED)
 before = accuracy(shared, *val)
-train(shared, X, y, epochs=FINETUNE_EPOCHS, lr=3e-4, seed=SEED, progress=not SMOKE)
+train(shared, X, y, epochs=FINETUNE_EPOCHS, lr=RECIPE["finetune_lr"], seed=SEED,
+      progress=not SMOKE)
 after = accuracy(shared, *val)
-print(f"{BITS}-bit shared weights: validation {before:.4f} -> {after:.4f} after fine-tuning "
+print(f"shared weights {BITS}: validation {before:.4f} -> {after:.4f} after fine-tuning "
       f"(pruned float32: {pruned_val:.4f})")
 print("distinct nonzero values in fc1:", len(np.unique(effective_weight(shared.fc1)[layer_mask(shared.fc1)])))
 
@@ -217,7 +221,8 @@ indices = fc1.index[fc1.mask].numpy()
 code = huffman_code(indices)
 packed, nbits = encode(indices, code)
 assert np.array_equal(decode(packed, nbits, code), indices)
-print(f"fc1: {indices.size} indices, {BITS} bits each fixed = {indices.size * BITS} bits; "
+print(f"fc1: {indices.size} indices, {BITS['fc1']} bits each fixed = "
+      f"{indices.size * BITS['fc1']} bits; "
       f"Huffman {nbits} bits ({nbits / indices.size:.2f} bits per index), round trip exact")
 
 # %% [markdown]

@@ -146,16 +146,12 @@ def prune(model, *, quality=None, sparsity=None, layers=None):
     """
     if (quality is None) == (sparsity is None):
         raise ValueError("give exactly one of quality or sparsity")
-    budget = quality if quality is not None else sparsity
-    if layers is None:
-        layers = list(budget) if isinstance(budget, dict) else prunable_layers(model)
+    key = "quality" if quality is not None else "sparsity"
     new = copy.deepcopy(model)
-    for name in layers:
+    for name, value in _per_layer(new, quality if quality is not None else sparsity, layers):
         module = _layer(new, name)
-        value = budget[name] if isinstance(budget, dict) else budget
-        key = "quality" if quality is not None else "sparsity"
-        mask = magnitude_mask(effective_weight(module), mask=layer_mask(module), **{key: value})
-        _set_mask(module, mask)
+        _set_mask(module, magnitude_mask(effective_weight(module), mask=layer_mask(module),
+                                         **{key: value}))
     return new
 
 
@@ -173,6 +169,13 @@ def sensitivity_scan(model, sparsities, X, y, layers=None):
     layers = layers or prunable_layers(model)
     return {name: [accuracy(prune(model, sparsity=s, layers=[name]), X, y) for s in sparsities]
             for name in layers}
+
+
+def _per_layer(model, budget, layers):
+    """(layer name, value) pairs from one budget for all layers or a dict of them."""
+    if layers is None:
+        layers = list(budget) if isinstance(budget, dict) else prunable_layers(model)
+    return [(name, budget[name] if isinstance(budget, dict) else budget) for name in layers]
 
 
 def _layer(model, name):
@@ -228,12 +231,9 @@ def quantize(model, bits, *, init="linear", layers=None, seed=0):
     seed : int
         For the ``forgy`` init.
     """
-    if layers is None:
-        layers = list(bits) if isinstance(bits, dict) else prunable_layers(model)
     new = copy.deepcopy(model)
-    for name in layers:
+    for name, layer_bits in _per_layer(new, bits, layers):
         module = _layer(new, name)
-        layer_bits = bits[name] if isinstance(bits, dict) else bits
         weight, mask = effective_weight(module), layer_mask(module)
         rows = len(weight)  # a convolution is clustered through its filter matrix
         shared = kmeans_share(weight.reshape(rows, -1), layer_bits, init,
@@ -271,3 +271,47 @@ def model_storage(model, index_bits=None):
         rows.append(best_index_bits(name, **kwargs) if index_bits is None
                     else layer_storage(name, index_bits=index_bits, **kwargs))
     return rows
+
+
+def iterative_prune(model, sparsity, X, y, *, steps=(0.5, 0.75, 0.9, 1.0), epochs=4, lr=5e-4,
+                    l2=1e-5, seed=0, validation=None, progress=True):
+    """Prune towards per-layer target sparsities in steps, retraining after each cut.
+
+    Step ``t`` prunes every layer to ``t * target`` (survivors only: pruned
+    weights stay pruned), then retrains with the masks held (Han et al. 2015:
+    many small cuts lose less than one big one).
+
+    Parameters
+    ----------
+    model : nn.Module
+        Left untouched.
+    sparsity : dict of {layer name: float}
+        Target fraction pruned per layer, each in [0, 1).
+    X, y : array_like
+        Training data for the retraining.
+    steps : sequence of float
+        Increasing fractions of the targets, ending at 1.
+    epochs, lr, l2, seed, progress
+        Retraining settings of :func:`structlab.nn.train.train`.
+    validation : tuple (X_val, y_val), optional
+        If given, each record holds the accuracy before and after retraining.
+
+    Returns
+    -------
+    model : nn.Module
+        The pruned, retrained copy.
+    records : list of dict
+        Per step: ``step``, ``kept`` (fraction per layer), ``before`` and ``after``.
+    """
+    from structlab.nn.train import train
+
+    records = []
+    for step in steps:
+        model = prune(model, sparsity={name: s * step for name, s in sparsity.items()})
+        before = accuracy(model, *validation) if validation else None
+        train(model, X, y, epochs=epochs, lr=lr, l2=l2, seed=seed, progress=progress)
+        records.append({"step": step, "before": before,
+                        "after": accuracy(model, *validation) if validation else None,
+                        "kept": {name: float(layer_mask(getattr(model, name)).mean())
+                                 for name in sparsity}})
+    return model, records

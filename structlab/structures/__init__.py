@@ -1,6 +1,8 @@
 """Structured matrices: one file per type, all following :class:`~.base.Structure`."""
 
 from structlab.structures.base import Structure
+from structlab.structures.codebook import Codebook
 from structlab.structures.lowrank import LowRank
+from structlab.structures.sparse import Sparse
 
-__all__ = ["Structure", "LowRank"]
+__all__ = ["Structure", "Codebook", "LowRank", "Sparse"]

@@ -6,10 +6,10 @@ import numpy as np
 import scipy.sparse
 
 from structlab._validate import as_vector, check_int
-from structlab.structures.base import Structure
+from structlab.structures.sparse import CSRStructure
 
 
-class Codebook(Structure):
+class Codebook(CSRStructure):
     """A matrix whose entries are ``centroids[index]``, or exactly 0 where ``mask`` is False.
 
     ``nbytes`` is the fixed-width storage of Deep Compression: ``ceil(log2 k)``
@@ -52,16 +52,8 @@ class Codebook(Structure):
                              f"got {self.mask.shape}")
         self.index_bits = check_int(index_bits, "index_bits", low=1)
         rows, cols = np.nonzero(self.mask)
-        self._csr = scipy.sparse.csr_array(
+        self.csr = scipy.sparse.csr_array(
             (self.centroids[self.index[rows, cols]], (rows, cols)), shape=self.index.shape)
-
-    @property
-    def shape(self):
-        return self.index.shape
-
-    @property
-    def dtype(self):
-        return self.centroids.dtype
 
     @property
     def bits(self):
@@ -81,22 +73,6 @@ class Codebook(Structure):
 
         storage = layer_storage("", self.mask, self.index, len(self.centroids), self.index_bits)
         return math.ceil(storage.fixed_bits / 8)
-
-    def toarray(self):
-        return self._csr.toarray()
-
-    def matmat(self, X):
-        X = np.asarray(X)
-        self._check_operand(X, self.shape[1], "X")
-        return self._csr @ X
-
-    def rmatmat(self, X):
-        X = np.asarray(X)
-        self._check_operand(X, self.shape[0], "X")
-        return self._csr.T @ X
-
-    def flops(self, batch=1):
-        return batch * int(self.mask.sum())
 
     def to_torch(self):
         """A bias-free ``nn.Linear`` whose weight is a :class:`SharedWeights` parametrization."""

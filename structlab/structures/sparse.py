@@ -50,7 +50,40 @@ def relative_indices(positions, index_bits):
     return stored, is_filler
 
 
-class Sparse(Structure):
+class CSRStructure(Structure):
+    """Base of the structures whose products go through a SciPy CSR array ``self.csr``.
+
+    One multiply-add per stored entry; the dense matrix is never formed.
+    """
+
+    csr: scipy.sparse.csr_array
+
+    @property
+    def shape(self):
+        return self.csr.shape
+
+    @property
+    def dtype(self):
+        return self.csr.dtype
+
+    def toarray(self):
+        return self.csr.toarray()
+
+    def matmat(self, X):
+        X = np.asarray(X)
+        self._check_operand(X, self.shape[1], "X")
+        return self.csr @ X
+
+    def rmatmat(self, X):
+        X = np.asarray(X)
+        self._check_operand(X, self.shape[0], "X")
+        return self.csr.T @ X
+
+    def flops(self, batch=1):
+        return batch * self.csr.nnz
+
+
+class Sparse(CSRStructure):
     """A pruned matrix: only the kept weights and their positions are stored.
 
     ``nbytes`` counts the Deep Compression format: each stored entry (kept
@@ -83,14 +116,6 @@ class Sparse(Structure):
         self.csr = scipy.sparse.csr_array((W[rows, cols], (rows, cols)), shape=W.shape)
 
     @property
-    def shape(self):
-        return self.csr.shape
-
-    @property
-    def dtype(self):
-        return self.csr.dtype
-
-    @property
     def nparams(self):
         return self.csr.nnz
 
@@ -103,22 +128,6 @@ class Sparse(Structure):
         """Flat row-major positions of the stored weights, increasing."""
         rows = np.repeat(np.arange(self.shape[0]), np.diff(self.csr.indptr))
         return rows * self.shape[1] + self.csr.indices
-
-    def toarray(self):
-        return self.csr.toarray()
-
-    def matmat(self, X):
-        X = np.asarray(X)
-        self._check_operand(X, self.shape[1], "X")
-        return self.csr @ X
-
-    def rmatmat(self, X):
-        X = np.asarray(X)
-        self._check_operand(X, self.shape[0], "X")
-        return self.csr.T @ X
-
-    def flops(self, batch=1):
-        return batch * self.nparams
 
     def to_torch(self):
         """A bias-free ``nn.Linear`` whose weight is masked by a :class:`WeightMask`."""

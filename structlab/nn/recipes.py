@@ -1,0 +1,22 @@
+"""Deep Compression recipes: one place for the settings the notebooks and benchmark share.
+
+Every value here was chosen on MNIST's validation split, never on the test set.
+Sparsities are the fractions pruned per layer, close to the paper's (Han et al.
+2016, Tables 2-3); ``steps`` are the fractions of those targets reached by each
+prune -> retrain round; ``bits`` are per-layer codebook index widths.
+"""
+
+from structlab.nn.models import lenet_5, lenet_300_100
+
+DEEP_COMPRESSION = {
+    "lenet300": dict(
+        build=lenet_300_100, epochs=20, lr=2e-3, l2=1e-4,
+        sparsity={"fc1": 0.92, "fc2": 0.91, "fc3": 0.74},
+        steps=[0.3, 0.5, 0.65, 0.8, 0.9, 1.0], retrain_epochs=4, retrain_lr=5e-4,
+        bits={"fc1": 5, "fc2": 5, "fc3": 6}, finetune_epochs=3, finetune_lr=3e-4),
+    "lenet5": dict(
+        build=lenet_5, epochs=12, lr=2e-3, l2=1e-5,
+        sparsity={"conv1": 0.34, "conv2": 0.88, "fc1": 0.92, "fc2": 0.81},
+        steps=[0.5, 0.8, 1.0], retrain_epochs=3, retrain_lr=5e-4,
+        bits={"conv1": 8, "conv2": 8, "fc1": 5, "fc2": 5}, finetune_epochs=2, finetune_lr=3e-4),
+}
