@@ -12,11 +12,11 @@ DEEP_COMPRESSION = {
     "lenet300": dict(
         build=lenet_300_100, epochs=20, lr=2e-3, l2=1e-4,
         sparsity={"fc1": 0.92, "fc2": 0.91, "fc3": 0.74},
-        steps=[0.3, 0.5, 0.65, 0.8, 0.9, 1.0], retrain_epochs=4, retrain_lr=5e-4,
+        steps=[0.3, 0.5, 0.65, 0.8, 0.9, 1.0], retrain_epochs=4, retrain_lr=1e-3,
         bits={"fc1": 5, "fc2": 5, "fc3": 6}, finetune_epochs=3, finetune_lr=3e-4),
     "lenet5": dict(
-        build=lenet_5, epochs=12, lr=2e-3, l2=1e-5,
-        sparsity={"conv1": 0.34, "conv2": 0.88, "fc1": 0.92, "fc2": 0.81},
-        steps=[0.5, 0.8, 1.0], retrain_epochs=3, retrain_lr=5e-4,
-        bits={"conv1": 8, "conv2": 8, "fc1": 5, "fc2": 5}, finetune_epochs=2, finetune_lr=3e-4),
+        build=lenet_5, epochs=12, lr=2e-3, l2=1e-4,
+        sparsity={"conv1": 0.34, "conv2": 0.88, "fc1": 0.93, "fc2": 0.81},
+        steps=[0.3, 0.5, 0.7, 0.85, 1.0], retrain_epochs=2, retrain_lr=5e-4,
+        bits={"conv1": 8, "conv2": 8, "fc1": 4, "fc2": 5}, finetune_epochs=2, finetune_lr=3e-4),
 }
