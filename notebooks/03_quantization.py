@@ -249,7 +249,8 @@ print("paper (Han et al. 2016, LeNet-300-100): 1070 KB -> 27 KB, 40x, test error
 # %% [markdown]
 # ## Reflect
 #
-# - Pruning gives ~10×, sharing ~2× more, Huffman ~1.5× more: the stages multiply.
+# - The stages multiply: compare the dense, pruned+quantized and Huffman columns above
+#   (and chapter 2's pruned-only size).
 # - The paper's numbers come from Caffe with its own training schedule. Ours, with test
 #   error measured once at the end, are in `python benchmarks/deep_compression.py`.
 # - Trained quantization learns *values*, not assignments; a weight never changes
