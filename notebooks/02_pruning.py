@@ -52,8 +52,8 @@ from structlab.exercises import check
 from structlab.info import summary
 from structlab.nn.compress import (effective_weight, iterative_prune, layer_mask, model_storage,
                                    sensitivity_scan)
-from structlab.nn.models import lenet_300_100
-from structlab.nn.train import accuracy, train_cached
+from structlab.nn.recipes import trained_baseline
+from structlab.nn.train import accuracy
 from structlab.widgets import pruning_explorer
 
 print(summary(with_data=False))
@@ -70,8 +70,7 @@ display(widgets.Label("If you can read this line, widgets render in your front e
 data = mnist()
 X, y = data.X_train[:TRAIN_ROWS], data.y_train[:TRAIN_ROWS]
 val = (data.X_val, data.y_val)
-model, history = train_cached(lenet_300_100, X, y, name=f"lenet300_{TRAIN_ROWS}_{EPOCHS}",
-                              epochs=EPOCHS, lr=RECIPE["lr"], l2=L2, seed=SEED, validation=val)
+model, history = trained_baseline("lenet300", X, y, epochs=EPOCHS, seed=SEED, validation=val)
 base_val = accuracy(model, *val)
 print(f"validation accuracy {base_val:.4f} after {len(history)} epochs")
 

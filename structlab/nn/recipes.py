@@ -7,6 +7,7 @@ prune -> retrain round; ``bits`` are per-layer codebook index widths.
 """
 
 from structlab.nn.models import lenet_5, lenet_300_100
+from structlab.nn.train import train_cached
 
 DEEP_COMPRESSION = {
     "lenet300": dict(
@@ -20,3 +21,26 @@ DEEP_COMPRESSION = {
         steps=[0.3, 0.5, 0.7, 0.85, 1.0], retrain_epochs=2, retrain_lr=5e-4,
         bits={"conv1": 8, "conv2": 8, "fc1": 4, "fc2": 5}, finetune_epochs=2, finetune_lr=3e-4),
 }
+
+
+def trained_baseline(name, X, y, *, epochs=None, seed=0, validation=None):
+    """The recipe's network trained on ``(X, y)`` with its settings, cached on disk.
+
+    Parameters
+    ----------
+    name : {"lenet300", "lenet5"}
+    X, y : array_like
+    epochs : int, optional
+        Default: the recipe's (notebooks pass fewer in smoke mode).
+    seed : int
+    validation : tuple (X_val, y_val), optional
+
+    Returns
+    -------
+    model, history
+        As :func:`structlab.nn.train.train_cached`.
+    """
+    recipe = DEEP_COMPRESSION[name]
+    epochs = recipe["epochs"] if epochs is None else epochs
+    return train_cached(recipe["build"], X, y, name=f"{name}_{len(X)}_{epochs}", epochs=epochs,
+                        lr=recipe["lr"], l2=recipe["l2"], seed=seed, validation=validation)
