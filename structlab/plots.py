@@ -121,3 +121,51 @@ def sensitivity(scan, sparsities, *, baseline=None, ax=None):
            title="Sensitivity: one layer pruned at a time, no retraining")
     ax.legend(fontsize=8)
     return fig
+
+
+def factor_images(product, *, titles=None, max_panels=8):
+    """Each factor of a :class:`~structlab.structures.SparseProduct` as an image, then the product.
+
+    Colour is the signed value (red positive, blue negative, white zero), so a
+    butterfly shows as its two diagonals and the product as the dense matrix it makes.
+    """
+    factors = [F.toarray() for F in product.factors][:max_panels]
+    panels = factors + [product.toarray()]
+    titles = titles or [f"S{j}: {np.count_nonzero(F)} nnz" for j, F in enumerate(factors)] + [
+        f"product ({product.shape[0]}x{product.shape[1]})"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.1 * len(panels), 2.4),
+                             layout="constrained")
+    for ax, M, title in zip(np.atleast_1d(axes), panels, titles):
+        limit = np.abs(M).max() or 1.0
+        ax.imshow(M, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        ax.set(title=title, xticks=[], yticks=[])
+        ax.title.set_fontsize(8)
+    return fig
+
+
+def accuracy_vs_params(curves, *, baseline=None, dense_params=None, ax=None,
+                       ylabel="validation accuracy", title=None):
+    """Accuracy against stored numbers, one line per method.
+
+    Parameters
+    ----------
+    curves : dict of {label: list of (params, accuracy)}
+    baseline : float, optional
+        Accuracy of the uncompressed model (dashed line).
+    dense_params : int, optional
+        Numbers in the dense layer (dotted line; the x axis is logarithmic).
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
+    else:
+        fig = ax.figure
+    for label, points in curves.items():
+        params, scores = zip(*sorted(points))
+        ax.plot(params, scores, "o-", ms=4, label=label)
+    if baseline is not None:
+        ax.axhline(baseline, color="gray", ls="--", label="uncompressed")
+    if dense_params is not None:
+        ax.axvline(dense_params, color="gray", ls=":", label="dense layer")
+    ax.set(xscale="log", xlabel="numbers stored by the layer", ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
+    return fig

@@ -208,3 +208,47 @@ def quantization_explorer(model, X, y, bits=4, init="linear"):
                     describe, lambda p: plots.centroids_on_histogram(
                         p["weights"], {p["init"]: p["centroids"]},
                         title=f"{p['layer']}: {2 ** p['bits']} shared values"))
+
+
+def palm_point(model, name, n_factors, k, X, y, n_iter=20):
+    """Layer ``name`` as ``n_factors`` sparse factors with ``k`` nonzeros per row, scored.
+
+    Returns a dict with ``n_factors``, ``k``, ``nnz``, ``dense`` (numbers of the
+    dense weight), ``error`` (relative Frobenius), ``accuracy`` on ``(X, y)``,
+    the ``lowrank_accuracy`` of the truncated SVD storing no more numbers
+    (``None`` when not even rank 1 fits), and the ``product`` for drawing.
+    """
+    from structlab.nn.compress import layer_weight_matrix, with_sparse_product, with_weight
+    from structlab.nn.train import accuracy
+
+    W = layer_weight_matrix(getattr(model, name))
+    small, fit = with_sparse_product(model, name, n_factors, k, n_iter=n_iter)
+    rank = fit.product.nparams // sum(W.shape)
+    lowrank = None
+    if rank >= 1:
+        approx = lowrank_approximation(W, min(rank, min(W.shape))).toarray()
+        lowrank = accuracy(with_weight(model, name, approx), X, y)
+    return {"n_factors": n_factors, "k": k, "nnz": fit.product.nparams, "dense": W.size,
+            "error": fit.error, "accuracy": accuracy(small, X, y), "lowrank_rank": rank,
+            "lowrank_accuracy": lowrank, "product": fit.product}
+
+
+def palm_explorer(model, name, X, y, n_factors=3, k=4, n_iter=20):
+    """Sliders over the number of factors and nonzeros per row: size, error, accuracy."""
+    controls = {
+        "n_factors": widgets.IntSlider(value=n_factors, min=2, max=6, description="factors",
+                                       continuous_update=False),
+        "k": widgets.SelectionSlider(options=[1, 2, 4, 8, 16, 32, 64], value=k,
+                                     description="nnz / row", continuous_update=False),
+    }
+
+    def describe(p):
+        lowrank = ("no rank fits in that budget" if p["lowrank_accuracy"] is None else
+                   f"rank {p['lowrank_rank']} at the same size: {p['lowrank_accuracy']:.4f}")
+        return (f"<b>{p['n_factors']} factors, {p['k']} per row</b>: {p['nnz']:,} numbers "
+                f"({p['dense'] / p['nnz']:.1f}x smaller), relative error {p['error']:.3f}, "
+                f"accuracy {p['accuracy']:.4f}; {lowrank}")
+
+    return explorer(controls, lambda n_factors, k: palm_point(model, name, n_factors, k, X, y,
+                                                               n_iter),
+                    describe, lambda p: plots.factor_images(p["product"]))

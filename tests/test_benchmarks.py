@@ -30,3 +30,14 @@ def test_lowrank_benchmark_prints_a_table():
     out = _run(BENCHMARKS / "lowrank.py", "--repeats", "2")
     assert "MobileNetV2 classifier 1000x1280" in out and "theory" in out
     assert len(out.splitlines()) == 3 + 6
+
+
+def test_palm4msa_benchmark_smoke_json():
+    out = _run(BENCHMARKS / "palm4msa_vs_pyfaust.py", "--smoke", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["case"] for r in rows] == ["Hadamard 16", "Gaussian 64x64 J=3 k=4"]
+    fields = {"case", "shape", "nnz", "ours_error", "ours_s", "pyfaust_error", "pyfaust_s",
+              "pyfaust_nnz", "speedup", "quoted_pyfaust_error", "quoted_pyfaust_s", "goal_met"}
+    assert all(set(r) == fields for r in rows)
+    assert rows[0]["ours_error"] <= 1e-12 and rows[0]["nnz"] == 4 * 32
+    assert 0 < rows[1]["ours_error"] < 1 and rows[1]["nnz"] <= 3 * 64 * 4

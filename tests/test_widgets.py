@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -49,3 +51,32 @@ def test_rank_curves_plot():
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [0.55, 0.6, 0.65])
     np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), [24, 48, 72])
     assert fig.axes[1].lines[1].get_ydata()[0] == 60
+
+
+def test_palm_explorer_sliders_refit_the_layer(rng):
+    import torch
+
+    from structlab.nn.models import lenet_300_100
+    from structlab.widgets import palm_explorer
+
+    torch.manual_seed(0)
+    model = lenet_300_100()
+    X, y = rng.random((50, 784)).astype(np.float32), rng.integers(0, 10, 50)
+    explorer = palm_explorer(model, "fc3", X, y, n_factors=2, k=2, n_iter=2)
+    # fc3 is 10 x 100: (10 x 10)(10 x 100) with 2 per row stores at most 40 numbers
+    numbers = int(re.search(r"2 factors, 2 per row</b>: (\d+) numbers", explorer.readout.value)[1])
+    assert 30 < numbers <= 40 and "no rank fits" in explorer.readout.value  # rank 1 needs 110
+    explorer.controls["k"].value = 8
+    assert re.search(r"2 factors, 8 per row</b>: 1\d\d numbers", explorer.readout.value)
+    assert "rank 1 at the same size" in explorer.readout.value
+
+
+def test_factor_images_and_accuracy_plot():
+    from structlab.structures import SparseProduct
+
+    product = SparseProduct([np.eye(4), np.kron(np.eye(2), [[1.0, 1.0], [1.0, -1.0]])])
+    fig = plots.factor_images(product)
+    assert len(fig.axes) == 3 and fig.axes[2].get_title() == "product (4x4)"
+    np.testing.assert_array_equal(fig.axes[2].images[0].get_array(), product.toarray())
+    fig = plots.accuracy_vs_params({"a": [(10, 0.5), (5, 0.4)]}, baseline=0.9, dense_params=100)
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_xdata(), [5, 10])

@@ -9,10 +9,11 @@ from torch.nn.utils import parametrize
 
 from structlab.approx.huffman import LayerStorage, best_index_bits, layer_storage
 from structlab.approx.kmeans import kmeans_share
+from structlab.approx.palm4msa import hierarchical, rectangular_constraints
 from structlab.approx.pruning import magnitude_mask
 from structlab.approx.svd import truncated_svd
-from structlab.nn.layers import (LowRankLinear, SharedWeights, WeightMask, count_parameters,
-                                 layer_matrix)
+from structlab.nn.layers import (LowRankLinear, SharedWeights, SparseProductConv2d,
+                                 SparseProductLinear, WeightMask, count_parameters, layer_matrix)
 from structlab.nn.train import accuracy, as_tensors, fit_full_batch
 
 
@@ -102,6 +103,57 @@ def lowrank_sweep(model, name, X, y, ranks=None):
                      "total_params": count_parameters(small),
                      "accuracy": accuracy(small, X, y)})
     return rows
+
+
+def layer_weight_matrix(module):
+    """A layer's weight as a float64 matrix: ``out x in`` for Linear, ``K x C*h*w`` for Conv2d.
+
+    For a convolution this is the transposed filter matrix ``F.T`` of
+    :func:`structlab.nn.layers.filter_matrix`: one flattened filter per row.
+    """
+    return effective_weight(module).reshape(module.weight.shape[0], -1).astype(np.float64)
+
+
+def with_weight(model, name, W):
+    """A copy of ``model`` whose layer ``name`` computes with the matrix ``W`` instead.
+
+    ``W`` has the shape of :func:`layer_weight_matrix`; the bias is kept. The
+    accuracy of an approximation does not depend on how it is stored, so this
+    scores any structure (``S.toarray()``) with the dense layer's code.
+    """
+    module = _layer(model, name)
+    want = tuple(layer_weight_matrix(module).shape)
+    if np.shape(W) != want:
+        raise ValueError(f"W must have shape {want} for layer {name!r}, got {np.shape(W)}")
+    new = copy.deepcopy(model)
+    with torch.no_grad():
+        _layer(new, name).weight.copy_(torch.as_tensor(W).reshape(module.weight.shape))
+    return new
+
+
+def with_sparse_product(model, name, n_factors, k, *, n_iter=30, seed=0):
+    """A copy of ``model`` whose layer ``name`` is a product of sparse factors.
+
+    The weight matrix (:func:`layer_weight_matrix`) is approximated by
+    hierarchical palm4MSA under
+    :func:`~structlab.approx.palm4msa.rectangular_constraints` and the layer
+    becomes a :class:`SparseProductLinear` or :class:`SparseProductConv2d`
+    (bias kept dense, supports fixed, values trainable).
+
+    Returns
+    -------
+    model : nn.Module
+    fit : structlab.approx.palm4msa.Fit
+    """
+    module = _layer(model, name)
+    W = layer_weight_matrix(module)
+    fit = hierarchical(W, *rectangular_constraints(W.shape, n_factors, k), n_iter, seed=seed)
+    if isinstance(module, nn.Conv2d):
+        layer = SparseProductConv2d.from_conv(module, fit.product)
+    else:
+        bias = None if module.bias is None else module.bias.detach().cpu().numpy()
+        layer = SparseProductLinear.from_product(fit.product, bias)
+    return replace_layer(model, name, layer.to(module.weight.dtype)), fit
 
 
 def prunable_layers(model):

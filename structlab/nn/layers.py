@@ -131,3 +131,162 @@ class SharedWeights(nn.Module):
     def forward(self, weight):
         shared = self.centroids[self.index]
         return torch.where(self.mask, shared, torch.zeros((), dtype=shared.dtype))
+
+
+class SparseProductLinear(nn.Module):
+    """Linear layer ``y = S[0] @ ... @ S[J-1] @ x + b`` with fixed sparse supports.
+
+    Each factor keeps the positions of its nonzeros as buffers and their values
+    as a trainable parameter, so fine-tuning moves the values but never the
+    support. The input goes through the factors right to left, one
+    gather-multiply-scatter per factor (``index_add``), so a product costs one
+    multiply-add per nonzero and the dense weight is never formed. The scale
+    ``lam`` of a :class:`~structlab.structures.SparseProduct` is folded into the
+    first factor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from structlab.structures import SparseProduct
+    >>> layer = SparseProductLinear.from_product(SparseProduct([np.eye(3), np.ones((3, 4))], lam=2.0))
+    >>> layer.nparams, layer(torch.ones(1, 4, dtype=torch.float64)).tolist()
+    (15, [[8.0, 8.0, 8.0]])
+    """
+
+    def __init__(self, factors, bias=None):
+        super().__init__()
+        self.shapes = [tuple(F.shape) for F in factors]
+        self.values = nn.ParameterList()
+        for j, F in enumerate(factors):
+            F = F.tocoo()
+            self.register_buffer(f"rows{j}", torch.as_tensor(F.row, dtype=torch.int64))
+            self.register_buffer(f"cols{j}", torch.as_tensor(F.col, dtype=torch.int64))
+            self.values.append(nn.Parameter(torch.as_tensor(F.data.copy())))
+        self.bias = None if bias is None else nn.Parameter(torch.as_tensor(bias).clone())
+
+    @classmethod
+    def from_product(cls, product, bias=None):
+        """Layer computing ``product @ x + bias`` (``bias`` of shape (m,) or None)."""
+        factors = [F.copy() for F in product.factors]
+        factors[0] = factors[0] * product.lam
+        if bias is not None:
+            bias = as_vector(bias, "bias", size=product.shape[0]).astype(product.dtype)
+        return cls(factors, bias)
+
+    @property
+    def in_features(self):
+        return self.shapes[-1][1]
+
+    @property
+    def out_features(self):
+        return self.shapes[0][0]
+
+    @property
+    def nparams(self):
+        return count_parameters(self)
+
+    def forward(self, x):
+        for j in reversed(range(len(self.shapes))):
+            rows, cols = getattr(self, f"rows{j}"), getattr(self, f"cols{j}")
+            out = x.new_zeros(*x.shape[:-1], self.shapes[j][0])
+            x = out.index_add(-1, rows, x[..., cols] * self.values[j])
+        return x if self.bias is None else x + self.bias
+
+    def to_structure(self):
+        """The current weight as a :class:`~structlab.structures.SparseProduct` (bias left out)."""
+        import scipy.sparse
+
+        from structlab.structures.sparse_product import SparseProduct
+
+        factors = []
+        for j, shape in enumerate(self.shapes):
+            data = self.values[j].detach().cpu().numpy()
+            rows, cols = getattr(self, f"rows{j}").cpu().numpy(), getattr(self, f"cols{j}").cpu().numpy()
+            factors.append(scipy.sparse.csr_array((data, (rows, cols)), shape=shape))
+        return SparseProduct(factors)
+
+
+def filter_matrix(conv):
+    """A convolution's weight as the filter matrix ``F`` of shape ``(C*h*w, K)``.
+
+    Column ``k`` is filter ``k`` flattened in the order (channel, row, column),
+    the order in which :func:`patches` lays out each patch.
+    """
+    return conv.weight.detach().reshape(conv.out_channels, -1).T
+
+
+def patches(x, kernel_size, padding=0, stride=1):
+    """The reshape operator ``R_{h,w}``: every ``h x w`` patch of ``x`` as a row.
+
+    Parameters
+    ----------
+    x : Tensor, shape (B, C, H, W)
+    kernel_size, padding, stride : int or (int, int)
+        As for ``nn.Conv2d``.
+
+    Returns
+    -------
+    Tensor, shape (B, H_out * W_out, C * h * w)
+        Row ``i * W_out + j`` is the patch whose top-left corner is output pixel
+        ``(i, j)``, flattened channel first, as in :func:`filter_matrix`.
+
+    Examples
+    --------
+    >>> patches(torch.zeros(2, 3, 5, 5), 3, padding=1).shape
+    torch.Size([2, 25, 27])
+    """
+    return nn.functional.unfold(x, kernel_size, padding=padding, stride=stride).transpose(1, 2)
+
+
+def unpatch(Z, height, width):
+    """The reshape operator ``T_{H,W}``: rows of ``Z`` (B, H*W, K) back into an image (B, K, H, W)."""
+    return Z.transpose(1, 2).reshape(Z.shape[0], Z.shape[2], height, width)
+
+
+class SparseProductConv2d(nn.Module):
+    """Convolution ``T(R(x) F)`` whose filter matrix ``F`` is a product of sparse factors.
+
+    With ``R`` = :func:`patches` and ``T`` = :func:`unpatch`, a convolution is
+    the matrix product of every patch with ``F`` (``C h w x K``). Here
+    ``F.T`` (``K x C h w``, one filter per row) is a
+    :class:`SparseProductLinear` applied to each patch, so the layer costs
+    ``H_out W_out`` times the factors' nonzeros instead of ``H_out W_out C h w K``.
+
+    Parameters
+    ----------
+    linear : SparseProductLinear
+        Maps a flattened patch (``C h w``) to the ``K`` outputs (bias included).
+    kernel_size, padding, stride : int or (int, int)
+        As for ``nn.Conv2d``.
+    """
+
+    def __init__(self, linear, kernel_size, padding=0, stride=1):
+        super().__init__()
+        self.linear = linear
+        self.kernel_size, self.padding, self.stride = (nn.modules.utils._pair(v) for v in
+                                                       (kernel_size, padding, stride))
+
+    @classmethod
+    def from_conv(cls, conv, product):
+        """Replace ``conv``'s ``K x C h w`` weight by ``product``; bias and geometry are kept."""
+        want = (conv.out_channels, conv.weight[0].numel())
+        if product.shape != want:
+            raise ValueError(f"product must have the shape of the filters (K, C*h*w) = {want}, "
+                             f"got {product.shape}")
+        if conv.groups != 1 or conv.dilation != (1, 1) or not isinstance(conv.padding, tuple):
+            raise ValueError("only convolutions with groups=1, dilation=1 and numeric padding "
+                             "are supported")
+        bias = None if conv.bias is None else conv.bias.detach().cpu().numpy()
+        linear = SparseProductLinear.from_product(product, bias).to(conv.weight.dtype)
+        return cls(linear, conv.kernel_size, conv.padding, conv.stride)
+
+    @property
+    def nparams(self):
+        return count_parameters(self)
+
+    def forward(self, x):
+        (kh, kw), (ph, pw), (sh, sw) = self.kernel_size, self.padding, self.stride
+        height = (x.shape[-2] + 2 * ph - kh) // sh + 1
+        width = (x.shape[-1] + 2 * pw - kw) // sw + 1
+        rows = patches(x, self.kernel_size, self.padding, self.stride)
+        return unpatch(self.linear(rows), height, width)

@@ -4,5 +4,6 @@ from structlab.structures.base import Structure
 from structlab.structures.codebook import Codebook
 from structlab.structures.lowrank import LowRank
 from structlab.structures.sparse import Sparse
+from structlab.structures.sparse_product import SparseProduct
 
-__all__ = ["Structure", "Codebook", "LowRank", "Sparse"]
+__all__ = ["Structure", "Codebook", "LowRank", "Sparse", "SparseProduct"]

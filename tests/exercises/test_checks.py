@@ -13,6 +13,15 @@ def _stub(*args):
     raise NotImplementedError
 
 
+def _splin_solution(M, k):
+    from structlab.approx.palm4msa import project_splin
+    return project_splin(M, k)
+
+
+def _normalized(M):
+    return M / np.linalg.norm(M)
+
+
 def test_every_registered_check_fails_on_the_stub(capsys):
     for name in exercises.names():
         assert not check(name, _stub)
@@ -38,6 +47,18 @@ def test_every_registered_check_fails_on_the_stub(capsys):
     ("density_init", lambda w, k: np.quantile(w, np.linspace(0, 1, k))),
     ("huffman_lengths", lambda c: {s: int(np.ceil(-np.log2(v / sum(c.values())))) for s, v in c.items()}),
     ("huffman_lengths", lambda c: {s: max(1, int(np.ceil(np.log2(len(c))))) for s in c}),  # fixed width
+    ("splin", lambda M, k: np.where(M >= -np.sort(-M, axis=1)[:, k - 1:k], M, 0)),  # values, not |values|
+    ("splin", lambda M, k: np.where(np.abs(M) >= -np.sort(-np.abs(M), axis=0)[k - 1], M, 0)),  # columns
+    ("splin", lambda M, k: np.abs(_splin_solution(M, k))),  # lost the signs
+    ("palm_update", lambda A, L, S, R, lam, k: _splin_solution(
+        S - lam * L.T @ (lam * L @ S @ R - A) @ R.T, k)),  # no step size, no normalization
+    ("palm_update", lambda A, L, S, R, lam, k: _normalized(_splin_solution(
+        S - L.T @ (L @ S @ R - A) @ R.T / (np.linalg.norm(L, 2) * np.linalg.norm(R, 2)), k))),
+    ("palm_update", lambda A, L, S, R, lam, k: _normalized(_splin_solution(
+        S - lam * L.T @ (lam * L @ S @ R - A) @ R.T / (1.001 * lam**2 * np.linalg.norm(L) ** 2
+                                                       * np.linalg.norm(R) ** 2), k))),  # Frobenius
+    ("sparse_product_nnz", lambda m, n, J, k: J * max(m, n) * k),
+    ("sparse_product_nnz", lambda m, n, J, k: m * k + (J - 1) * max(m, n) * k),
 ])
 def test_checks_catch_plausible_mistakes(name, wrong, capsys):
     assert not check(name, wrong)

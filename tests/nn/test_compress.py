@@ -94,3 +94,29 @@ def test_surgery_errors(trained):
         with_lowrank(model, "act", rank=2)
     with pytest.raises(ValueError, match="'hiden' is not a Linear or Conv2d layer"):
         truncate_hidden(model, 2, np.zeros((3, 13)), np.zeros(3, int), hidden="hiden")
+
+
+# ---------------------------------------------------------------- sparse products
+
+def test_with_sparse_product_replaces_linear_and_conv_layers():
+    from structlab.nn.compress import layer_weight_matrix, with_sparse_product, with_weight
+    from structlab.nn.layers import SparseProductConv2d, SparseProductLinear
+    from structlab.nn.models import lenet_5
+
+    torch.manual_seed(0)
+    model = lenet_5().double()
+    before = _state(model)
+    X = torch.randn(3, 784, dtype=torch.float64)
+    for name, kind in [("conv2", SparseProductConv2d), ("fc1", SparseProductLinear)]:
+        small, fit = with_sparse_product(model, name, n_factors=3, k=4, n_iter=5)
+        assert isinstance(getattr(small, name), kind)
+        W = layer_weight_matrix(getattr(model, name))
+        assert fit.product.shape == W.shape and fit.product.nparams <= 3 * 4 * max(W.shape)
+        # the structured layer computes exactly what the dense layer does with the approximation
+        expected = with_weight(model, name, fit.product.toarray())
+        torch.testing.assert_close(small(X), expected(X))
+        assert count_parameters(small) == (count_parameters(model) - W.size
+                                           + fit.product.nparams)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # untouched
+    with pytest.raises(ValueError, match=r"W must have shape \(50, 500\) for layer 'conv2'"):
+        with_weight(model, "conv2", np.zeros((50, 499)))

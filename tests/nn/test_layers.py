@@ -67,3 +67,56 @@ def test_from_factors_validates():
 def test_bad_rank(rank):
     with pytest.raises(ValueError, match="rank must be between 1 and 10"):
         LowRankLinear(13, 10, rank)
+
+
+# ---------------------------------------------------------------- sparse products
+
+def _random_product(rng, shapes, density=0.4):
+    import scipy.sparse
+
+    from structlab.structures import SparseProduct
+    factors = [scipy.sparse.random_array(s, density=density, rng=rng).toarray() for s in shapes]
+    return SparseProduct(factors, lam=1.7)
+
+
+def test_sparse_product_linear_matches_the_structure_and_keeps_supports(rng):
+    from structlab.nn.layers import SparseProductLinear
+
+    product = _random_product(rng, [(6, 4), (4, 4), (4, 9)])
+    bias = rng.standard_normal(6)
+    layer = SparseProductLinear.from_product(product, bias)
+    X = rng.standard_normal((5, 9))
+    out = layer(torch.as_tensor(X))
+    np.testing.assert_allclose(out.detach().numpy(), X @ product.toarray().T + bias)
+    assert layer.nparams == product.nparams + 6
+    assert (layer.in_features, layer.out_features) == (9, 6)
+    out.square().sum().backward()  # gradients reach every stored value, and only those
+    assert all(v.grad is not None and v.grad.shape == v.shape for v in layer.values)
+    np.testing.assert_allclose(layer.to_structure().toarray(), product.toarray())
+
+
+def test_patches_then_filter_matrix_is_conv2d(rng):
+    """T(R(X) F) equals conv2d for stride 1 and 'same' padding."""
+    from structlab.nn.layers import filter_matrix, patches, unpatch
+
+    conv = nn.Conv2d(3, 4, kernel_size=3, padding=1, dtype=torch.float64)
+    X = torch.as_tensor(rng.standard_normal((2, 3, 7, 6)))
+    Z = unpatch(patches(X, 3, padding=1) @ filter_matrix(conv), 7, 6) + conv.bias[:, None, None]
+    torch.testing.assert_close(Z, conv(X))
+    assert filter_matrix(conv).shape == (27, 4)
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 2), (2, 0)])
+def test_sparse_product_conv_matches_conv2d(rng, stride, padding):
+    from structlab.nn.layers import SparseProductConv2d
+
+    product = _random_product(rng, [(5, 8), (8, 50)])
+    conv = nn.Conv2d(2, 5, kernel_size=5, stride=stride, padding=padding, dtype=torch.float64)
+    with torch.no_grad():
+        conv.weight.copy_(torch.as_tensor(product.toarray()).reshape(5, 2, 5, 5))
+    layer = SparseProductConv2d.from_conv(conv, product)
+    X = torch.as_tensor(rng.standard_normal((3, 2, 11, 9)))
+    torch.testing.assert_close(layer(X), conv(X))
+    assert layer.nparams == product.nparams + 5
+    with pytest.raises(ValueError, match=r"must have the shape of the filters \(K, C\*h\*w\) = \(5, 50\)"):
+        SparseProductConv2d.from_conv(conv, _random_product(rng, [(5, 49)]))

@@ -1,0 +1,292 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Chapter 4 — palm4MSA: a layer as a product of sparse factors
+#
+# Low rank (chapter 1) stores a matrix as two thin factors; pruning (chapter 2) stores
+# one sparse matrix. A **fast transform** does something else: the Hadamard and Fourier
+# matrices are dense, yet each is a product of $\log_2 n$ *sparse* factors with two
+# nonzeros per row, so $y = Wx$ costs $2n\log_2 n$ multiply-adds instead of $n^2$.
+# Le Magoarou & Gribonval (2016) asked whether *any* matrix — say, a trained layer — can
+# be approximated that way, and gave an algorithm, **palm4MSA**, with a hierarchical
+# variant. Giffon (2019) proposed it for the fully connected and convolutional layers of
+# a trained network.
+#
+# **Goals.** After this chapter you can
+# 1. write the projection that keeps $k$ entries per row, and one palm4MSA factor update,
+# 2. recover the Hadamard matrix exactly as butterflies with hierarchical palm4MSA,
+# 3. approximate a trained fully connected layer and a convolution (through its filter
+#    matrix) and compare with low rank at the same number of parameters,
+# 4. fine-tune the factors' values with their supports held.
+
+# %% tags=["parameters"]
+import os
+
+SMOKE = os.environ.get("STRUCTLAB_SMOKE", "0") == "1"  # CI: tiny data and sweeps, same code
+SEED = 0
+TRAIN_ROWS = 3000 if SMOKE else 50_000
+VAL_ROWS = 1000 if SMOKE else 10_000
+EPOCHS = 1 if SMOKE else None  # None: the recipe's (shared with chapters 2 and 3)
+HADAMARD_N = 16 if SMOKE else 32
+SWEEPS = 5 if SMOKE else 30  # per two-factor split and per global pass
+N_FACTORS = 3
+KS = [2, 8] if SMOKE else [1, 2, 4, 8, 16, 32]  # nonzeros per row of every factor
+FINETUNE_EPOCHS = 1 if SMOKE else 2
+
+# %% tags=["setup"]
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy.linalg import hadamard
+
+import ipywidgets as widgets
+from IPython.display import display
+
+from structlab import plots
+from structlab.approx.palm4msa import (Constraint, butterfly_constraints, hierarchical, palm4msa,
+                                       rectangular_constraints)
+from structlab.approx.svd import lowrank_approximation
+from structlab.datasets import mnist
+from structlab.exercises import check
+from structlab.info import summary
+from structlab.nn.compress import layer_weight_matrix, with_sparse_product, with_weight
+from structlab.nn.recipes import trained_baseline
+from structlab.nn.train import accuracy, train
+from structlab.widgets import palm_explorer
+
+print(summary(with_data=False))
+display(widgets.Label("If you can read this line, widgets render in your front end."))
+
+# %% [markdown]
+# ## 1. A fast transform: the Hadamard matrix as butterflies
+#
+# The $n \times n$ Hadamard matrix ($n = 2^L$) is the Kronecker power of
+# $\begin{psmallmatrix}1 & 1\\ 1 & -1\end{psmallmatrix}$. It factors into $L$
+# **butterflies**, each with two nonzeros per row and per column. Hierarchical palm4MSA
+# does not know this: it is only told "$L$ factors, two nonzeros per row and column"
+# and finds them by peeling one factor at a time off the right and refining all of them
+# together after each peel.
+
+# %%
+H = hadamard(HADAMARD_N).astype(float)
+fit = hierarchical(H, *butterfly_constraints(HADAMARD_N), n_iter=3000, tol=1e-12, min_gain=1e-3)
+butterflies = fit.product
+print(f"{HADAMARD_N}x{HADAMARD_N} Hadamard: {len(butterflies.factors)} factors, "
+      f"{butterflies.nparams} nonzeros instead of {H.size}, relative error {fit.error:.1e}, "
+      f"{fit.seconds:.2f} s")
+plots.factor_images(butterflies);
+
+# %% [markdown]
+# Each factor is a butterfly (two diagonals, possibly permuted), and their product is
+# the Hadamard matrix to round-off. `benchmarks/palm4msa_vs_pyfaust.py` does the same
+# for $n = 1024$ (10 factors, 20,480 nonzeros instead of a million) and times it against
+# FAµST, the reference implementation.
+#
+# ## 2. The building blocks
+#
+# palm4MSA approximates $A \approx \lambda\, S_0 S_1 \cdots S_{J-1}$ where each factor
+# lies in a **constraint set** $\mathcal{E}_j$ — for instance "at most $k$ nonzeros per
+# row, unit Frobenius norm" (`splin`); the scalar $\lambda$ carries the scale. Each
+# factor in turn takes one projected gradient step:
+#
+# $$S_j \leftarrow P_{\mathcal{E}_j}\!\Big(S_j - \tfrac{1}{c}\,\lambda L^\top(\lambda L S_j R - A)R^\top\Big),
+# \qquad c = 1.001\,\lambda^2\,\|L\|_2^2\,\|R\|_2^2,$$
+#
+# where $L$ and $R$ are the products of the factors left and right of $S_j$, and $c$
+# is (just above) the Lipschitz constant of the gradient: the step can never make the
+# error worse. After each sweep, $\lambda$ is refitted in closed form.
+#
+# ### Exercise 1 — the `splin` projection
+#
+# Write `splin(M, k)`: keep the `k` entries of largest magnitude in each row of `M`
+# (with their signs), set the rest to zero. (Hint: `np.argsort(-np.abs(M), axis=1)`.)
+
+# %% tags=["exercise"]
+def splin(M, k):
+    """Keep the k largest-magnitude entries of every row of M."""
+    ### BEGIN SOLUTION
+    keep = np.argsort(-np.abs(M), axis=1)[:, :k]
+    out = np.zeros_like(M)
+    np.put_along_axis(out, keep, np.take_along_axis(M, keep, axis=1), axis=1)
+    return out
+    ### END SOLUTION
+
+
+check("splin", splin)
+
+# %% [markdown]
+# ### Exercise 2 — one palm4MSA update
+#
+# Write `palm_update(A, L, S, R, lam, k)`: the new factor from the formula above, with
+# $P$ the `splin` projection with `k` per row **followed by normalization** to unit
+# Frobenius norm. Use exact spectral norms (`np.linalg.norm(L, 2)`); the library uses a
+# warm-started power iteration instead, because it runs this thousands of times.
+
+# %% tags=["exercise"]
+def palm_update(A, L, S, R, lam, k):
+    """One projected gradient step of palm4MSA on the factor S (between L and R)."""
+    ### BEGIN SOLUTION
+    c = 1.001 * lam**2 * np.linalg.norm(L, 2) ** 2 * np.linalg.norm(R, 2) ** 2
+    gradient = lam * L.T @ (lam * L @ S @ R - A) @ R.T
+    new = splin(S - gradient / c, k)
+    return new / np.linalg.norm(new)
+    ### END SOLUTION
+
+
+check("palm_update", palm_update)
+
+# %% [markdown]
+# Because $c$ is above the Lipschitz constant, every sweep lowers the error (up to
+# round-off). Here on a random $60 \times 40$ matrix with three `splin` factors:
+
+# %%
+rng = np.random.default_rng(SEED)
+A = rng.standard_normal((60, 40))
+constraints = [Constraint("splin", (60, 40), 6), Constraint("splin", (40, 40), 6),
+               Constraint("splin", (40, 40), 6)]
+run = palm4msa(A, constraints, n_iter=60 if not SMOKE else 10)
+print(f"error never went up: {bool(np.all(np.diff(run.errors) <= 1e-12))}; "
+      f"{run.errors[0]:.3f} -> {run.error:.3f} in {len(run.errors)} sweeps")
+fig, ax = plt.subplots(figsize=(5, 2.6), layout="constrained")
+ax.plot(np.arange(1, len(run.errors) + 1), run.errors, "o-", ms=3)
+ax.set(xlabel="sweep", ylabel="relative error", title="palm4MSA is monotone");
+
+# %% [markdown]
+# ### Exercise 3 — what does a sparse product store?
+#
+# For a layer of shape $m \times n$ the library chains $(m \times r)(r \times r)\cdots
+# (r \times n)$ with $r = \min(m, n)$ and puts $k$ nonzeros in every row of every factor
+# (`rectangular_constraints`). Write `sparse_product_nnz(m, n, n_factors, k)`: how many
+# numbers does that store? (One multiply-add per stored number: it is also the cost of
+# one product with a vector.)
+
+# %% tags=["exercise"]
+def sparse_product_nnz(m, n, n_factors, k):
+    """Nonzeros of (m x r)(r x r)...(r x n) with k per row, r = min(m, n)."""
+    ### BEGIN SOLUTION
+    r = min(m, n)
+    return m * k + (n_factors - 1) * r * k
+    ### END SOLUTION
+
+
+check("sparse_product_nnz", sparse_product_nnz)
+
+# %% [markdown]
+# ## 3. A trained fully connected layer: LeNet-300-100's fc1
+#
+# The first layer of chapter 2's network is $300 \times 784$ (235,200 weights, 88 % of
+# the network). We replace it by $J = 3$ sparse factors with $k$ nonzeros per row, for
+# several $k$, and compare with the truncated SVD that stores no more numbers. The new
+# layer is a real `SparseProductLinear`: it multiplies factor by factor and never forms
+# the dense weight. All accuracies are on the validation split.
+
+# %%
+data = mnist()
+X, y = data.X_train[:TRAIN_ROWS], data.y_train[:TRAIN_ROWS]
+val = (data.X_val[:VAL_ROWS], data.y_val[:VAL_ROWS])
+lenet300, _ = trained_baseline("lenet300", X, y, epochs=EPOCHS, seed=SEED, validation=val)
+base300 = accuracy(lenet300, *val)
+
+
+def compare(model, name, ks):
+    """Sparse product (k per row) vs low rank at the same size: rows of numbers."""
+    W = layer_weight_matrix(getattr(model, name))
+    rows = []
+    for k in ks:
+        small, fit = with_sparse_product(model, name, N_FACTORS, k, n_iter=SWEEPS, seed=SEED)
+        rank = fit.product.nparams // sum(W.shape)
+        lowrank = (accuracy(with_weight(model, name, lowrank_approximation(W, rank).toarray()),
+                            *val) if rank >= 1 else None)
+        rows.append({"k": k, "nnz": fit.product.nparams, "error": fit.error, "seconds": fit.seconds,
+                     "accuracy": accuracy(small, *val), "rank": rank, "lowrank": lowrank})
+        print(f"k={k:>2}: {fit.product.nparams:>6} numbers ({W.size / fit.product.nparams:5.1f}x), "
+              f"error {fit.error:.3f}, accuracy {rows[-1]['accuracy']:.4f} ({fit.seconds:.1f} s)"
+              f"   | rank {rank}: " + ("-" if lowrank is None else f"{lowrank:.4f}"))
+    return rows
+
+
+fc1_rows = compare(lenet300, "fc1", KS)
+plots.accuracy_vs_params(
+    {f"{N_FACTORS} sparse factors": [(r["nnz"], r["accuracy"]) for r in fc1_rows],
+     "low rank, same size": [(r["rank"] * sum(layer_weight_matrix(lenet300.fc1).shape),
+                              r["lowrank"]) for r in fc1_rows if r["lowrank"] is not None]},
+    baseline=base300, dense_params=300 * 784, title="LeNet-300-100, fc1 replaced");
+
+# %% [markdown]
+# Read the two curves at equal size. Where does the sparse product win, and where does
+# low rank? A trained layer's spectrum decays (chapter 1), which is what low rank
+# exploits; a sparse product pays for its flexibility with a harder, non-convex fit.
+#
+# ## 4. A convolution, through its filter matrix
+#
+# A convolution with $K$ filters of size $C \times h \times w$ is a matrix product in
+# disguise. Let $\mathcal{R}_{h,w}$ turn the (padded) input into the matrix of all its
+# patches, one row per output pixel ($HW \times Chw$), and $\mathcal{T}_{H,W}$ fold an
+# $HW \times K$ matrix back into a $K$-channel image. Then
+#
+# $$Z = \mathcal{T}_{H,W}\big(\mathcal{R}_{h,w}(X)\,F\big),\qquad F \in \mathbb{R}^{Chw \times K},$$
+#
+# with column $k$ of $F$ the flattened filter $k$ (`structlab.nn.layers.patches`,
+# `unpatch` and `filter_matrix`; a test checks this equals `conv2d`). So the same
+# factorization applies to $F^\top$ ($K \times Chw$): LeNet-5's conv2 has $K = 50$
+# filters over $C h w = 20 \cdot 5 \cdot 5 = 500$ inputs.
+
+# %%
+lenet5, _ = trained_baseline("lenet5", X, y, epochs=EPOCHS, seed=SEED, validation=val)
+base5 = accuracy(lenet5, *val)
+conv_rows = compare(lenet5, "conv2", KS)
+plots.accuracy_vs_params(
+    {f"{N_FACTORS} sparse factors": [(r["nnz"], r["accuracy"]) for r in conv_rows],
+     "low rank, same size": [(r["rank"] * 550, r["lowrank"]) for r in conv_rows
+                             if r["lowrank"] is not None]},
+    baseline=base5, dense_params=50 * 500, title="LeNet-5, conv2 filters replaced");
+
+# %% [markdown]
+# ## 5. Fine-tuning with the supports held
+#
+# palm4MSA only looked at the weights, not at the data. `SparseProductLinear` keeps each
+# factor's support fixed and trains its values by backprop, like a pruned layer keeps its
+# mask. A couple of epochs recover much of the accuracy lost at a small $k$.
+
+# %%
+K_TUNE = 4
+tuned, tune_fit = with_sparse_product(lenet300, "fc1", N_FACTORS, K_TUNE, n_iter=SWEEPS, seed=SEED)
+before = accuracy(tuned, *val)
+start = time.perf_counter()
+train(tuned, X, y, epochs=FINETUNE_EPOCHS, lr=1e-3, seed=SEED, progress=not SMOKE)
+after = accuracy(tuned, *val)
+print(f"fc1 as {N_FACTORS} factors, k={K_TUNE} ({tune_fit.product.nparams} numbers): validation "
+      f"accuracy {before:.4f} -> {after:.4f} after {FINETUNE_EPOCHS} epoch(s) "
+      f"({time.perf_counter() - start:.0f} s); dense network {base300:.4f}")
+trained_values = sum(v.numel() for v in tuned.fc1.values)
+print(f"trainable numbers in fc1: {trained_values} values + {tuned.fc1.bias.numel()} biases; "
+      f"the supports are buffers, so the product still has {tuned.fc1.to_structure().nparams} nonzeros")
+
+# %% [markdown]
+# ## 6. Explore
+#
+# Number of factors and nonzeros per row for fc1 (fewer sweeps than above, so each move
+# takes a second or two). The images show the factors' supports and values. Which
+# settings give the best accuracy per stored number? Does adding factors help at a
+# fixed total?
+
+# %%
+palm_explorer(lenet300, "fc1", *val, n_factors=N_FACTORS, k=4, n_iter=10 if not SMOKE else 3)
+
+# %% [markdown]
+# ## Reflect
+#
+# - A sparse product is exact for real fast transforms (section 1) and an approximation
+#   for trained layers; how good depends on the layer, not just on the budget.
+# - Time is the third question. A product of $J$ sparse factors costs one multiply-add
+#   per nonzero, but sparse memory access is slower than BLAS's dense loops; chapter 7
+#   measures what fraction of the theoretical speed-up a C kernel actually reaches.
