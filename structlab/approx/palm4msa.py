@@ -13,10 +13,12 @@ The hierarchical variant peels one factor at a time off the right: it splits the
 current residual ``T`` into ``T' @ S`` with a two-factor palm4MSA, then runs a
 global palm4MSA over all factors found so far to approximate ``A`` itself.
 
-Everything here is plain NumPy/SciPy. Factors are kept dense for the projections
-and handed to the products as CSR when sparse enough; the partial products
-``S[0] ... S[j-1]`` and ``S[j+1] ... S[J-1]`` are built once per sweep, and each
-three-term product is evaluated in its cheaper order.
+Everything here is plain NumPy/SciPy. Factors, residuals and gradients are held
+as CSR when large and sparse enough and as dense arrays otherwise (projections
+work on either, so a deep level of a butterfly factorization never touches an
+``n x n`` dense array); the partial products ``S[0] ... S[j-1]`` and
+``S[j+1] ... S[J-1]`` are built once per sweep, and each three-term product is
+evaluated in its cheaper order.
 """
 
 import time
@@ -34,6 +36,9 @@ KINDS = ("sp", "splin", "spcol", "splincol", "dense")
 # A factor goes to the products as CSR below this density: SciPy's sparse kernels
 # run several times slower per multiply-add than BLAS, so denser factors stay dense.
 SPARSE_BELOW = 0.15
+# ... and matrices this small stay dense whatever their density: SciPy's sparse
+# calls cost tens of microseconds each, BLAS on them a few.
+DENSE_UP_TO = 128 * 128
 # How much slower a sparse multiply-add is than a dense (BLAS) one, for picking
 # the cheaper order of a three-term product.
 SPARSE_COST = 4.0
@@ -65,7 +70,10 @@ def _top_k_dense(magnitude, k, axis):
         return _top_k_dense(magnitude.T, k, 1).T
     rows = magnitude.reshape(1, -1) if axis is None else magnitude
     k = min(k, rows.shape[1])
-    threshold = -np.partition(-rows, k - 1, axis=1)[:, k - 1:k]
+    # The k-th largest by a full sort: np.partition's introselect slows down up to
+    # tenfold on rows made of a few repeated values (butterfly residuals).
+    n = rows.shape[1]
+    threshold = np.sort(rows, axis=1)[:, n - k:n - k + 1]
     keep = rows >= threshold
     surplus = keep.sum(axis=1, keepdims=True) - k  # tied entries beyond k
     if surplus.any():
@@ -83,19 +91,27 @@ def _top_k_sparse(values, groups, k):
     return rank < k
 
 
-def _project(M, kind, k):
-    """Keep the entries ``kind`` selects; dense in, dense out; sparse in, CSR out."""
+def _project(M, kind, k, compact=False):
+    """Keep the entries ``kind`` selects; sparse in, CSR out; dense in, dense out
+    (or, with ``compact``, the form :func:`_compact` would choose, built without a dense pass)."""
     if kind == "dense":
         return M.copy()
     if not scipy.sparse.issparse(M):
         magnitude = np.abs(M)
         keep = np.logical_or.reduce([_top_k_dense(magnitude, k, axis) for axis in _AXES[kind]])
-        return np.where(keep, M, 0.0)
+        if not compact:
+            return np.where(keep, M, 0.0)
+        per_row = keep.sum(axis=1)
+        if M.size <= DENSE_UP_TO or per_row.sum() >= SPARSE_BELOW * M.size:
+            return np.where(keep, M, 0.0)
+        indptr = np.concatenate([[0], np.cumsum(per_row)])
+        return scipy.sparse.csr_array((M[keep], np.nonzero(keep)[1], indptr), shape=M.shape)
     C = scipy.sparse.coo_array(M)
     C.sum_duplicates()
     groups = {None: np.zeros_like(C.row), 1: C.row, 0: C.col}
     keep = np.logical_or.reduce([_top_k_sparse(C.data, groups[axis], k) for axis in _AXES[kind]])
-    return scipy.sparse.csr_array((C.data[keep], (C.row[keep], C.col[keep])), shape=M.shape)
+    out = scipy.sparse.csr_array((C.data[keep], (C.row[keep], C.col[keep])), shape=M.shape)
+    return _compact(out) if compact else out
 
 
 def project_splin(M, k):
@@ -207,13 +223,17 @@ class Constraint:
         return {"sp": self.k, "splin": m * self.k, "spcol": n * self.k,
                 "splincol": min(m * n, (m + n) * self.k), "dense": m * n}[self.kind]
 
-    def project(self, M):
-        """Projection of ``M`` (dense, or sparse for a CSR result) onto the constraint set."""
+    def project(self, M, compact=False):
+        """Projection of ``M`` onto the constraint set.
+
+        Dense in, dense out; sparse in, CSR out. With ``compact`` the result is
+        CSR whenever it is sparse enough (what palm4MSA iterates on).
+        """
         if M.shape != self.shape:
             raise ValueError(f"the factor must have shape {self.shape}, got {M.shape}")
         if self.pos:
             M = M.maximum(0) if scipy.sparse.issparse(M) else np.maximum(M, 0)
-        out = _project(M, self.kind, self.k)
+        out = _project(M, self.kind, self.k, compact)
         norm = _fro(out)
         if self.normalized and norm > 0:
             out /= norm
@@ -242,9 +262,10 @@ def check_chain(constraints, shape):
 # arrays otherwise; every helper below accepts either, ``None`` meaning identity.
 
 def _compact(M):
-    """``M`` as CSR if its density is below ``SPARSE_BELOW``, else as a dense array."""
+    """``M`` as CSR if it is large and its density below ``SPARSE_BELOW``, else dense."""
+    size = np.prod(M.shape)
     nnz = M.nnz if scipy.sparse.issparse(M) else np.count_nonzero(M)
-    if nnz < SPARSE_BELOW * np.prod(M.shape):
+    if size > DENSE_UP_TO and nnz < SPARSE_BELOW * size:
         return scipy.sparse.csr_array(M)
     return M.toarray() if scipy.sparse.issparse(M) else M
 
@@ -254,10 +275,11 @@ def _dense(M):
 
 
 def _mul(A, B):
-    """``A @ B`` (compacted)."""
+    """``A @ B``; a product of two sparse operands is compacted, any other is dense."""
     if A is None or B is None:
         return B if A is None else A
-    return _compact(A @ B)
+    out = A @ B
+    return _compact(out) if scipy.sparse.issparse(out) else out
 
 
 def _cost(A, B):
@@ -275,16 +297,33 @@ def _mul3(A, B, C):
     if A is None or B is None or C is None:
         return _mul(_mul(A, B), C)
     # Stand-ins for the intermediate products (taken as dense; no memory is used).
-    AB, BC = np.broadcast_to(0.0, (A.shape[0], B.shape[1])), np.broadcast_to(0.0, (B.shape[0], C.shape[1]))
+    AB = np.broadcast_to(0.0, (A.shape[0], B.shape[1]))
+    BC = np.broadcast_to(0.0, (B.shape[0], C.shape[1]))
     left_first = _cost(A, B) + _cost(AB, C) <= _cost(B, C) + _cost(A, BC)
     return _mul(_mul(A, B), C) if left_first else _mul(A, _mul(B, C))
 
 
-def _combine(a, A, b, B):
-    """``a * A + b * B``: sparse when both are, dense otherwise."""
-    if scipy.sparse.issparse(A) and scipy.sparse.issparse(B):
-        return _compact(a * A + b * B)
-    return a * _dense(A) + b * _dense(B)
+def _combine(a, X, b, Y, scratch=False):
+    """``a * X + b * Y``: sparse when both are, dense otherwise.
+
+    With ``scratch``, a dense ``X`` is a temporary whose memory is reused:
+    these run on every factor update, and each saved pass over an ``m x n``
+    array counts.
+    """
+    if scipy.sparse.issparse(X) and scipy.sparse.issparse(Y):
+        return _compact(a * X + b * Y)
+    if scratch and not scipy.sparse.issparse(X):
+        X *= a
+    else:
+        X = a * _dense(X)
+    if scipy.sparse.issparse(Y):  # touch only the stored entries
+        Y = scipy.sparse.coo_array(Y)
+        X[Y.row, Y.col] += b * Y.data
+    elif b == -1.0:
+        X -= Y
+    else:
+        X += b * Y
+    return X
 
 
 def _fro(M):
@@ -385,10 +424,11 @@ def _sweep(A, factors, constraints, lam, vectors):
         norm_R, vectors[2 * j + 1] = _norm2_squared(right, vectors[2 * j + 1])
         c = LIPSCHITZ_MARGIN * lam**2 * norm_L * norm_R
         if c > 0:  # (c == 0: a zero neighbour carries no gradient, S[j] stays)
-            residual = _combine(lam, _mul3(left, factors[j], right), -1.0, A)
+            # With a neighbour the product is a fresh array; alone, it is S[j] itself.
+            residual = _combine(lam, _mul3(left, factors[j], right), -1.0, A, scratch=J > 1)
             gradient = _mul3(_transpose(left), residual, _transpose(right))
-            step = _combine(1.0, factors[j], -lam / c, gradient)
-            factors[j] = _compact(constraints[j].project(step))
+            step = _combine(-lam / c, gradient, 1.0, factors[j], scratch=True)
+            factors[j] = constraints[j].project(step, compact=True)
         left = _mul(left, factors[j])
     return left
 
