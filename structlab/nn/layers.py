@@ -290,3 +290,96 @@ class SparseProductConv2d(nn.Module):
         width = (x.shape[-1] + 2 * pw - kw) // sw + 1
         rows = patches(x, self.kernel_size, self.padding, self.stride)
         return unpatch(self.linear(rows), height, width)
+
+
+def _parameters(arrays, dtype):
+    return nn.ParameterList([nn.Parameter(torch.as_tensor(np.array(a), dtype=dtype))
+                             for a in arrays])
+
+
+class SSSLinear(nn.Module):
+    """Linear layer ``y = T x + b`` with ``T`` sequentially semiseparable, trained by backprop.
+
+    Every generator of :class:`~structlab.structures.sss.SSS` is a parameter
+    (the diagonal blocks, and ``B``, ``A``, ``C`` of the lower and upper
+    systems); the forward pass runs the two state recursions over the stages,
+    so the dense ``T`` is never formed and a batch costs ``nparams`` multiply-adds
+    per row. Initialize it from an approximation with :meth:`from_sss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from structlab.approx.sss import sss_approximate
+    >>> W = np.random.default_rng(0).standard_normal((12, 10))
+    >>> layer = SSSLinear.from_sss(sss_approximate(W, nparams=100), bias=np.zeros(12))
+    >>> layer(torch.ones(3, 10, dtype=torch.float64)).shape, layer.nparams <= 100 + 12
+    (torch.Size([3, 12]), True)
+    """
+
+    def __init__(self, sss, bias=None, dtype=None):
+        super().__init__()
+        dtype = dtype or torch.from_numpy(np.empty(0, sss.dtype)).dtype
+        self.row_sizes = [int(s) for s in sss.row_sizes]
+        self.col_sizes = [int(s) for s in sss.col_sizes]
+        self.D = _parameters(sss.D, dtype)
+        for name, system in [("lower", sss.lower), ("upper", sss.upper)]:
+            for part in "BAC":
+                setattr(self, f"{name}_{part}", _parameters(getattr(system, part), dtype))
+        self.bias = None if bias is None else nn.Parameter(torch.as_tensor(bias, dtype=dtype).clone())
+
+    @classmethod
+    def from_sss(cls, sss, bias=None):
+        """Layer computing ``sss @ x + bias`` (``bias`` of shape (m,) or None)."""
+        if bias is not None:
+            bias = as_vector(bias, "bias", size=sss.shape[0])
+        return cls(sss, bias)
+
+    @property
+    def nparams(self):
+        return count_parameters(self)
+
+    @staticmethod
+    def _split(x, sizes):
+        return list(torch.split(x, sizes, dim=-1))
+
+    def _causal(self, name, inputs, n_out):
+        """Block-lower part: the forward state recursion; returns per-stage outputs."""
+        B, A, C = (getattr(self, f"{name}_{p}") for p in "BAC")
+        outputs = [inputs[0].new_zeros(*inputs[0].shape[:-1], n_out[0])]
+        state = None
+        for k in range(len(B)):
+            state = inputs[k] @ B[k].T + (state @ A[k].T if k else 0)
+            outputs.append(state @ C[k].T)
+        return outputs
+
+    def _anticausal(self, name, inputs, n_out):
+        """Transpose of a block-lower part: the backward state recursion."""
+        B, A, C = (getattr(self, f"{name}_{p}") for p in "BAC")
+        outputs = [None] * len(n_out)
+        outputs[-1] = inputs[0].new_zeros(*inputs[0].shape[:-1], n_out[-1])
+        state = None
+        for k in range(len(B) - 1, -1, -1):
+            read = inputs[k + 1] @ C[k]
+            state = read if state is None else read + state @ A[k + 1]
+            outputs[k] = state @ B[k]
+        return outputs
+
+    def forward(self, x):
+        parts = self._split(x, self.col_sizes)
+        lower = self._causal("lower", parts, self.row_sizes)
+        upper = self._anticausal("upper", parts, self.row_sizes)
+        y = torch.cat([u @ D.T + lo + up for u, D, lo, up in zip(parts, self.D, lower, upper)],
+                      dim=-1)
+        return y if self.bias is None else y + self.bias
+
+    def to_structure(self):
+        """The current weight as an :class:`~structlab.structures.sss.SSS` (bias left out)."""
+        from structlab.structures.sss import SSS, Causal
+
+        def numpy(params):
+            return [p.detach().cpu().numpy() for p in params]
+
+        systems = [Causal(outs, ins, *(numpy(getattr(self, f"{name}_{p}")) for p in "BAC"))
+                   for name, outs, ins in [("lower", self.row_sizes, self.col_sizes),
+                                           ("upper", self.col_sizes, self.row_sizes)]]
+        return SSS(self.row_sizes, self.col_sizes, numpy(self.D), *systems)

@@ -120,3 +120,44 @@ def test_sparse_product_conv_matches_conv2d(rng, stride, padding):
     assert layer.nparams == product.nparams + 5
     with pytest.raises(ValueError, match=r"must have the shape of the filters \(K, C\*h\*w\) = \(5, 50\)"):
         SparseProductConv2d.from_conv(conv, _random_product(rng, [(5, 49)]))
+
+
+# ---------------------------------------------------------------- SSS
+
+@pytest.mark.parametrize("rows, cols", [([3, 0, 5, 4], [2, 6, 0, 3]), ([4], [7]), ([2, 3, 1], [3, 3, 3])])
+def test_sss_linear_matches_the_structure(rng, random_sss, rows, cols):
+    from structlab.nn.layers import SSSLinear
+
+    K = len(rows)
+    S = random_sss(rows, cols, rng.integers(0, 3, K - 1), rng.integers(0, 3, K - 1))
+    bias = rng.standard_normal(sum(rows))
+    layer = SSSLinear.from_sss(S, bias)
+    X = rng.standard_normal((5, sum(cols)))
+    out = layer(torch.as_tensor(X))
+    np.testing.assert_allclose(out.detach().numpy(), X @ S.toarray().T + bias, atol=1e-12)
+    assert layer.nparams == S.nparams + sum(rows)
+    out.square().sum().backward()
+    assert all(p.grad is not None for p in layer.parameters() if p.numel())
+    np.testing.assert_allclose(layer.to_structure().toarray(), S.toarray())
+    np.testing.assert_allclose(S.to_torch()(torch.as_tensor(X)).detach().numpy(), X @ S.toarray().T)
+
+
+def test_sss_linear_trains_towards_a_target(rng):
+    from structlab.approx.sss import sss_approximate
+    from structlab.nn.layers import SSSLinear
+
+    target = rng.standard_normal((20, 16))
+    start = target + 2 * rng.standard_normal(target.shape)  # a poor start: backprop must fix it
+    layer = SSSLinear.from_sss(sss_approximate(start, nparams=200))
+    X = torch.as_tensor(rng.standard_normal((256, 16)))
+    Y = X @ torch.as_tensor(target).T
+    optimizer = torch.optim.Adam(layer.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(100):
+        optimizer.zero_grad()
+        loss = (layer(X) - Y).square().mean()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    assert layer.to_structure().nparams == layer.nparams  # no bias: the structure is all of it
