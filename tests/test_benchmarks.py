@@ -41,3 +41,14 @@ def test_palm4msa_benchmark_smoke_json():
     assert all(set(r) == fields for r in rows)
     assert rows[0]["ours_error"] <= 1e-12 and rows[0]["nnz"] == 4 * 32
     assert 0 < rows[1]["ours_error"] < 1 and rows[1]["nnz"] <= 3 * 64 * 4
+
+
+def test_sss_benchmark_smoke_json():
+    out = _run(BENCHMARKS / "sss_imagenet.py", "--smoke", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["share"], r["method"]) for r in rows] == [
+        (s, m) for s in (0.2, 0.5) for m in ("SSS", "low rank", "sparse product")]
+    for r in rows:
+        assert r["nparams"] <= r["budget"] == int(r["share"] * 100 * 1280)
+        assert 0 <= r["weight_error"] < 1 and 0 <= r["agreement"] <= 1
+        assert r["structurednets_error"] is None  # only quoted for the full 1000 x 1280 matrix

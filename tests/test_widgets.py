@@ -80,3 +80,16 @@ def test_factor_images_and_accuracy_plot():
     np.testing.assert_array_equal(fig.axes[2].images[0].get_array(), product.toarray())
     fig = plots.accuracy_vs_params({"a": [(10, 0.5), (5, 0.4)]}, baseline=0.9, dense_params=100)
     np.testing.assert_allclose(fig.axes[0].lines[0].get_xdata(), [5, 10])
+
+
+def test_sss_explorer_sliders(rng):
+    from structlab.widgets import sss_explorer
+
+    W, b, X = rng.standard_normal((30, 40)), rng.standard_normal(30), rng.standard_normal((20, 40))
+    explorer = sss_explorer(W, b, X, stages=3, state=2)
+    assert re.search(r"3 stages, state 2</b>: [\d,]+ numbers", explorer.readout.value)
+    explorer.controls["state"].value = 40  # more than any cut can hold: exact
+    assert "weight error 0.000" in explorer.readout.value
+    assert "agreement 1.000" in explorer.readout.value
+    explorer.controls["stages"].value = 1  # one stage: the dense matrix itself
+    assert "1,200 numbers (100.0 % of dense)" in explorer.readout.value

@@ -50,3 +50,43 @@ def compression_report(W, S):
     """
     W = as_matrix(W, "W")
     return CompressionReport(W.shape, W.size, S.nparams, relative_error(W, S))
+
+
+def classifier_metrics(W, b, S, X, y=None):
+    """A structured final layer ``S`` (bias ``b`` kept) against the dense ``W`` on features ``X``.
+
+    Parameters
+    ----------
+    W : ndarray, shape (classes, d)
+    b : ndarray, shape (classes,)
+    S : Structure or ndarray, shape (classes, d)
+    X : ndarray, shape (N, d)
+        Penultimate features.
+    y : ndarray of int, optional
+        True labels, ``-1`` where unknown.
+
+    Returns
+    -------
+    dict
+        ``weight_error`` (relative Frobenius error of ``S``), ``logit_error``
+        (relative Frobenius error of the logits on ``X``), ``agreement`` (share
+        of rows whose top-1 class is the dense layer's; needs no labels) and,
+        when some labels are known, ``accuracy`` and ``dense_accuracy`` on them.
+
+    Examples
+    --------
+    >>> W = np.eye(3); X = np.array([[1.0, 0, 0], [0, 2.0, 1.0]])
+    >>> classifier_metrics(W, np.zeros(3), 0.5 * W, X)["agreement"]
+    1.0
+    """
+    X = np.asarray(X, dtype=np.float64)
+    dense = X @ W.T + b
+    logits = np.asarray(S @ X.T).T + b
+    metrics = {"weight_error": relative_error(W, S),
+               "logit_error": float(np.linalg.norm(logits - dense) / np.linalg.norm(dense)),
+               "agreement": float(np.mean(logits.argmax(1) == dense.argmax(1)))}
+    if y is not None and np.any(np.asarray(y) >= 0):
+        known = np.asarray(y) >= 0
+        metrics["accuracy"] = float(np.mean(logits[known].argmax(1) == y[known]))
+        metrics["dense_accuracy"] = float(np.mean(dense[known].argmax(1) == y[known]))
+    return metrics

@@ -112,19 +112,13 @@ def sss_realization(W, row_sizes, col_sizes, lower_dims=None, upper_dims=None, t
     return SSS(row_sizes, col_sizes, D, lower, upper)
 
 
-def _state_cost(dims, k, outs, ins):
-    """Parameters one more state at cut ``k`` adds: a row of B and A[k], a column of C and A[k+1]."""
-    before = dims[k - 1] if k > 0 else 0
-    after = dims[k + 1] if k + 1 < len(dims) else 0
-    return ins[k] + outs[k + 1] + before + after
-
-
 def allocate_states(spectra, partitions, budget):
     """Spend ``budget`` parameters on state sizes, most Hankel energy per parameter first.
 
     Each step adds one state at the cut (of either system) whose next singular
     value squared — the energy it would keep — is largest per parameter it
-    costs, until no affordable step is left.
+    costs (a row of ``B_k`` and of ``A_k``, a column of ``C_k`` and of
+    ``A_{k+1}``), until no affordable step is left.
 
     Parameters
     ----------
@@ -140,23 +134,36 @@ def allocate_states(spectra, partitions, budget):
         Per system, the state size at each cut.
     spent : int
     """
-    dims = [np.zeros(len(s), dtype=np.int64) for s in spectra]
+    cuts = [len(values) for values in spectra]
+    # One padded table of energies per cut of both systems: column d is what the
+    # (d+1)-th state there keeps (0 once the cut can hold no more).
+    width = 1 + max((len(s) for values in spectra for s in values), default=0)
+    energy = np.zeros((sum(cuts), width))
+    fixed = np.zeros(sum(cuts))  # cost of a state before counting its neighbours in A
+    row = 0
+    for values, (outs, ins) in zip(spectra, partitions):
+        for k, s in enumerate(values):
+            energy[row, :len(s)] = np.asarray(s) ** 2
+            fixed[row] = ins[k] + outs[k + 1]
+            row += 1
+    dims = np.zeros(sum(cuts), dtype=np.int64)
+    first = np.cumsum([0, *cuts])[:-1]  # first cut of each system: no A_k before it
+    has_before = np.ones(sum(cuts), dtype=bool)
+    has_before[first] = False
+    has_after = np.roll(has_before, -1)
+    has_after[-1] = False
     spent = 0
     while True:
-        best, choice = 0.0, None
-        for sys_id, (values, (outs, ins)) in enumerate(zip(spectra, partitions)):
-            d = dims[sys_id]
-            for k, s in enumerate(values):
-                if d[k] >= len(s) or s[d[k]] == 0:
-                    continue
-                cost = _state_cost(d, k, outs, ins)
-                if spent + cost <= budget and s[d[k]] ** 2 / cost > best:
-                    best, choice = s[d[k]] ** 2 / cost, (sys_id, k, cost)
-        if choice is None:
-            return dims, spent
-        sys_id, k, cost = choice
-        dims[sys_id][k] += 1
-        spent += cost
+        before = np.where(has_before, np.roll(dims, 1), 0)
+        after = np.where(has_after, np.roll(dims, -1), 0)
+        cost = fixed + before + after
+        gain = energy[np.arange(len(dims)), dims]
+        value = np.where((gain > 0) & (spent + cost <= budget), gain / np.maximum(cost, 1), -1.0)
+        best = int(np.argmax(value)) if len(value) else 0
+        if not len(value) or value[best] < 0:
+            return np.split(dims, np.cumsum(cuts)[:-1]), spent
+        dims[best] += 1
+        spent += int(cost[best])
 
 
 def diagonal_cost(row_sizes, col_sizes):
@@ -191,14 +198,14 @@ def truncate(system, dims):
 def _quick_fit(W, stages, nparams):
     """A fast SSS fit with ``stages`` uniform stages: (SSS, lower dims, upper dims).
 
-    One realization per system, capped at three times the state size the budget
-    buys at every cut alike (so its SVDs stay thin), gives the Hankel spectra to
+    One realization per system, capped at twice the state size the budget buys
+    at every cut alike (so its SVDs stay thin), gives the Hankel spectra to
     allocate from; the chosen states are then leading slices of it.
     """
     m, n = W.shape
     rows, cols = uniform_partition(m, stages), uniform_partition(n, stages)
     left = nparams - diagonal_cost(rows, cols)
-    cap = 3 * _uniform_state(rows, cols, left) + 1
+    cap = 2 * _uniform_state(rows, cols, left) + 1
     partitions = [(rows, cols), (cols, rows)]
     fits = [causal_realization(M, outs, ins, dims=[cap] * (stages - 1))
             for M, (outs, ins) in zip([W, W.T], partitions)]
@@ -250,7 +257,7 @@ def sss_approximate(W, nparams, *, stages=None):
     >>> W = rng.standard_normal((40, 30))
     >>> S = sss_approximate(W, nparams=600)
     >>> S.nparams <= 600, len(S.row_sizes), round(float(np.linalg.norm(S.toarray() - W) / np.linalg.norm(W)), 3)
-    (True, 4, 0.665)
+    (True, 3, 0.673)
     """
     W = as_matrix(W, "W")
     m, n = W.shape
@@ -264,29 +271,42 @@ def sss_approximate(W, nparams, *, stages=None):
         if diagonal_cost(uniform_partition(m, stages), uniform_partition(n, stages)) > nparams:
             raise ValueError(f"the diagonal blocks of {stages} stages alone exceed nparams="
                              f"{nparams}; use more stages")
+        _, dims = _quick_fit(W, stages, nparams)
     else:
-        stages = _best_stages(W, nparams)
-    fit, (lower, upper) = _quick_fit(W, stages, nparams)
+        stages, dims = _best_stages(W, nparams)
+    m_sizes, n_sizes = uniform_partition(m, stages), uniform_partition(n, stages)
     # Re-realize with the chosen states: truncating cut by cut as the SVDs go
     # (rather than slicing the capped realization) loses less.
-    return sss_realization(W, fit.row_sizes, fit.col_sizes, lower, upper)
+    return sss_realization(W, m_sizes, n_sizes, *dims)
 
 
 def _best_stages(W, nparams):
-    """Number of stages for :func:`sss_approximate`: a walk up a geometric ladder.
+    """Number of stages for :func:`sss_approximate`, and the quick fit's state sizes there.
 
-    It starts from the fewest stages whose diagonal blocks fit the budget and
-    stops when the (quick-fit) error rises.
+    A walk on a geometric ladder (factor 1.5) starting at twice the fewest stages
+    whose diagonal fits the budget: upwards while the quick-fit error falls, or,
+    if the first step up does not help, downwards.
     """
     m, n = W.shape
-    fewest = next(K for K in range(1, min(m, n) + 1)
+    most = min(m, n)
+    fewest = next(K for K in range(1, most + 1)
                   if diagonal_cost(uniform_partition(m, K), uniform_partition(n, K)) <= nparams)
-    best, best_error, K = fewest, np.inf, fewest
-    while K <= min(m, n):
-        fit, _ = _quick_fit(W, K, nparams)
-        error = np.linalg.norm(fit.toarray() - W)
-        if error >= best_error:
-            break
-        best, best_error = K, error
-        K = max(K + 1, int(round(K * 1.5)))
-    return best
+    tried = {}
+
+    def error(K):
+        if K not in tried:
+            fit, dims = _quick_fit(W, K, nparams)
+            tried[K] = (np.linalg.norm(fit.toarray() - W), dims)
+        return tried[K][0]
+
+    def up(K):
+        return min(most, max(K + 1, round(K * 1.5)))
+
+    def down(K):
+        return max(fewest, min(K - 1, round(K / 1.5)))
+
+    K = min(2 * fewest, most)
+    step = up if error(up(K)) < error(K) else down
+    while step(K) != K and error(step(K)) < error(K):
+        K = step(K)
+    return K, tried[K][1]

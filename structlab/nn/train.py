@@ -192,3 +192,36 @@ def train_cached(build, X, y, *, name, epochs, **train_kwargs):
     atomic_write(path, lambda f: torch.save(
         {"key": key, "state": model.state_dict(), "history": history}, f))
     return model, history
+
+
+def distill(layer, X, target_logits, *, epochs, lr=1e-3, batch_size=256, seed=0, progress=True):
+    """Train ``layer`` so that ``layer(X)`` matches ``target_logits`` (mean squared error).
+
+    For fine-tuning a structured final layer on features without labels: the
+    dense layer's logits are the target. Adam, learning rate on a cosine decay.
+
+    Returns
+    -------
+    list of float
+        Mean training loss per epoch.
+    """
+    from tqdm.auto import tqdm
+
+    X, Y = (torch.as_tensor(np.asarray(a), dtype=next(layer.parameters()).dtype)
+            for a in (X, target_logits))
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(layer.parameters(), lr=lr)
+    steps = epochs * -(-len(X) // batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
+    history = []
+    for _ in tqdm(range(epochs), desc="distill", disable=not progress):
+        total = 0.0
+        for batch in torch.randperm(len(X), generator=generator).split(batch_size):
+            optimizer.zero_grad()
+            loss = (layer(X[batch]) - Y[batch]).square().mean()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(batch)
+        history.append(total / len(X))
+    return history

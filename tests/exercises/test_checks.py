@@ -22,6 +22,15 @@ def _normalized(M):
     return M / np.linalg.norm(M)
 
 
+def _causal_matvec_without_transition(B, A, C, outs, ins, x):
+    """Each stage reads only the previous stage's input: the A's are ignored."""
+    cols, rows = np.cumsum([0, *ins]), np.cumsum([0, *outs])
+    y = np.zeros(rows[-1])
+    for k in range(len(B)):
+        y[rows[k + 1]:rows[k + 2]] = C[k] @ (B[k] @ x[cols[k]:cols[k + 1]])
+    return y
+
+
 def test_every_registered_check_fails_on_the_stub(capsys):
     for name in exercises.names():
         assert not check(name, _stub)
@@ -59,6 +68,17 @@ def test_every_registered_check_fails_on_the_stub(capsys):
                                                        * np.linalg.norm(R) ** 2), k))),  # Frobenius
     ("sparse_product_nnz", lambda m, n, J, k: J * max(m, n) * k),
     ("sparse_product_nnz", lambda m, n, J, k: m * k + (J - 1) * max(m, n) * k),
+    ("causal_matvec", lambda B, A, C, outs, ins, x: np.zeros(sum(outs))),
+    ("causal_matvec", _causal_matvec_without_transition),
+    ("hankel_rank", lambda W, rows, cols, k: int(np.linalg.matrix_rank(  # includes the diagonal
+        W[int(np.sum(rows[:k])):, :int(np.sum(cols[:k + 1]))]))),
+    ("hankel_rank", lambda W, rows, cols, k: int(np.linalg.matrix_rank(  # cut one stage late
+        W[int(np.sum(rows[:k + 2])):, :int(np.sum(cols[:k + 2]))]))),
+    ("sss_nparams", lambda rows, cols, lo, up: sum(m * n for m, n in zip(rows, cols))
+     + sum(d * (n + m) for d, n, m in zip(lo, cols, rows[1:]))  # forgot A and the upper part
+     ),
+    ("sss_nparams", lambda rows, cols, lo, up: sum(m * n for m, n in zip(rows, cols)) + 2 * sum(
+        d * (n + m) + d * d for d, n, m in zip(lo, cols, rows[1:]))),  # A square, upper = lower
 ])
 def test_checks_catch_plausible_mistakes(name, wrong, capsys):
     assert not check(name, wrong)

