@@ -11,8 +11,9 @@ biases) against the dense float32 network.
 """
 
 import argparse
-import json
 import time
+
+from common import report
 
 from structlab.datasets import mnist
 from structlab.info import versions
@@ -65,23 +66,22 @@ def main():
         data = type(data)(data.X_train[:2000], data.y_train[:2000], data.X_val[:1000],
                           data.y_val[:1000], data.X_test[:1000], data.y_test[:1000], data.classes)
     names = list(DEEP_COMPRESSION) if args.model == "all" else [args.model]
-    if not args.json:
-        v = versions()
-        print(f"torch {v['torch']}, numpy {v['numpy']}{', SMOKE' if args.smoke else ''}")
-        print(f"{'model':<9} {'stage':<25} {'test err %':>10} {'val err %':>9} {'size KB':>8} "
+    v = versions()
+    title = f"torch {v['torch']}, numpy {v['numpy']}{', SMOKE' if args.smoke else ''}"
+    header = (f"{'model':<9} {'stage':<25} {'test err %':>10} {'val err %':>9} {'size KB':>8} "
               f"{'ratio':>6} {'time s':>7}   paper")
-    for name in names:
-        for result in run(name, DEEP_COMPRESSION[name], data, smoke=args.smoke):
-            if args.json:
-                print(json.dumps(result), flush=True)
-                continue
-            paper = PAPER[name]
-            note = {"baseline": f"{paper[0]:.2f} % error, {paper[2]} KB",
-                    "pruned+quantized+huffman": f"{paper[1]:.2f} % error, {paper[3]} KB, {paper[4]}x"}
-            print(f"{name:<9} {result['stage']:<25} {result['test_error_pct']:>10.2f} "
-                  f"{result['val_error_pct']:>9.2f} {result['size_kb']:>8.1f} {result['ratio']:>6.1f} "
-                  f"{result['seconds']:>7.0f}   {note.get(result['stage'], '')}", flush=True)
 
+    def line(r):
+        paper = PAPER[r["model"]]
+        note = {"baseline": f"{paper[0]:.2f} % error, {paper[2]} KB",
+                "pruned+quantized+huffman": f"{paper[1]:.2f} % error, {paper[3]} KB, {paper[4]}x"}
+        return (f"{r['model']:<9} {r['stage']:<25} {r['test_error_pct']:>10.2f} "
+                f"{r['val_error_pct']:>9.2f} {r['size_kb']:>8.1f} {r['ratio']:>6.1f} "
+                f"{r['seconds']:>7.0f}   {note.get(r['stage'], '')}")
+
+    rows = (row for name in names for row in run(name, DEEP_COMPRESSION[name], data,
+                                                 smoke=args.smoke))
+    report(rows, as_json=args.json, title=title, header=header, format_row=line)
 
 if __name__ == "__main__":
     main()

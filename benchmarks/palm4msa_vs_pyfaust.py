@@ -22,18 +22,18 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 from scipy.linalg import hadamard  # noqa: E402
+from common import report  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from structlab.approx.palm4msa import (butterfly_constraints, hierarchical,  # noqa: E402
                                        rectangular_constraints)
-from structlab.approx.report import relative_error
+from structlab.approx.report import relative_error  # noqa: E402
 from structlab.info import versions  # noqa: E402
 
 # Sweeps per two-factor split and per global pass, the same for both implementations
@@ -177,34 +177,30 @@ def main():
     parser.add_argument("--no-pyfaust-above", type=float, default=600.0, metavar="SECONDS",
                         help="do not re-run pyfaust where its quoted time exceeds this")
     args = parser.parse_args()
-    with threadpool_limits(1):
-        rows = run(args.smoke, args.no_pyfaust_above)
-        if args.json:
-            for row in rows:
-                print(json.dumps(row), flush=True)
-            return
-        v = versions()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                import pyfaust
-            faust = f"pyfaust {pyfaust.version()}"
-        except ImportError:
-            faust = "pyfaust not installed (pip install pyfaust): its columns stay empty"
-        print(f"numpy {v['numpy']}, scipy {v['scipy']}, {faust}; 1 thread; {SPLIT_SWEEPS} sweeps "
-              f"per split, {GLOBAL_SWEEPS} per global pass (ours may stop early: error {TOL:g} or "
-              f"stalled); Hadamard: pyfaust's preset, ours until error <= {EXACT:g}")
-        header = (f"{'case':<28} {'nnz':>7} {'ours err':>9} {'ours s':>8} {'pyfaust err':>12} "
-                  f"{'pyfaust s':>10} {'speed-up':>9} {'quoted err':>11} {'quoted s':>9} {'goal':>5}")
-        print(header)
-        print("-" * len(header))
-        for r in rows:
-            goal = {True: "met", False: "MISS", None: "-"}[r["goal_met"]]
-            print(f"{r['case']:<28} {r['nnz']:>7} {r['ours_error']:>9.3g} {r['ours_s']:>8.2f} "
-                  f"{_fmt(r['pyfaust_error'], 12, '.3g')} {_fmt(r['pyfaust_s'], 10, '.2f')} "
-                  f"{_fmt(r['speedup'], 9, '.1f')} {_fmt(r['quoted_pyfaust_error'], 11, '.3g')} "
-                  f"{_fmt(r['quoted_pyfaust_s'], 9, '.2f')} {goal:>5}", flush=True)
+    v = versions()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pyfaust
+        faust = f"pyfaust {pyfaust.version()}"
+    except ImportError:
+        faust = "pyfaust not installed (pip install pyfaust): its columns stay empty"
+    title = (f"numpy {v['numpy']}, scipy {v['scipy']}, {faust}; 1 thread; {SPLIT_SWEEPS} sweeps "
+             f"per split, {GLOBAL_SWEEPS} per global pass (ours may stop early: error {TOL:g} or "
+             f"stalled); Hadamard: pyfaust's preset, ours until error <= {EXACT:g}")
+    header = (f"{'case':<28} {'nnz':>7} {'ours err':>9} {'ours s':>8} {'pyfaust err':>12} "
+              f"{'pyfaust s':>10} {'speed-up':>9} {'quoted err':>11} {'quoted s':>9} {'goal':>5}")
 
+    def line(r):
+        goal = {True: "met", False: "MISS", None: "-"}[r["goal_met"]]
+        return (f"{r['case']:<28} {r['nnz']:>7} {r['ours_error']:>9.3g} {r['ours_s']:>8.2f} "
+                f"{_fmt(r['pyfaust_error'], 12, '.3g')} {_fmt(r['pyfaust_s'], 10, '.2f')} "
+                f"{_fmt(r['speedup'], 9, '.1f')} {_fmt(r['quoted_pyfaust_error'], 11, '.3g')} "
+                f"{_fmt(r['quoted_pyfaust_s'], 9, '.2f')} {goal:>5}")
+
+    with threadpool_limits(1):
+        report(run(args.smoke, args.no_pyfaust_above), as_json=args.json, title=title,
+               header=header, format_row=line)
 
 if __name__ == "__main__":
     main()

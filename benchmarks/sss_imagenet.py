@@ -22,10 +22,10 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # one thread for every fit timed here
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from common import report  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from structlab import datasets  # noqa: E402
@@ -96,25 +96,21 @@ def main():
     shares = SHARES
     if args.smoke:
         W, b, shares = W[:100], b[:100], [0.2, 0.5]
-    with threadpool_limits(1):
-        rows = run(W, b, features, shares)
-        if args.json:
-            for row in rows:
-                print(json.dumps(row), flush=True)
-            return
-        v = versions()
-        print(f"numpy {v['numpy']}, torch {v['torch']}; MobileNetV2 classifier {W.shape[0]}x"
-              f"{W.shape[1]}; features: {features.source}; 1 thread")
-        header = (f"{'share':>5} {'method':<15} {'numbers':>8} {'W error':>8} {'logit err':>9} "
-                  f"{'agree':>6} {'fit s':>7} {'structurednets':>15}")
-        print(header)
-        print("-" * len(header))
-        for r in rows:
-            reference = "-" if r["structurednets_error"] is None else f"{r['structurednets_error']:.3f}"
-            print(f"{r['share']:>5} {r['method']:<15} {r['nparams']:>8} {r['weight_error']:>8.3f} "
-                  f"{r['logit_error']:>9.3f} {r['agreement']:>6.3f} {r['fit_s']:>7.2f} "
-                  f"{reference:>15}", flush=True)
+    v = versions()
+    title = (f"numpy {v['numpy']}, torch {v['torch']}; MobileNetV2 classifier {W.shape[0]}x"
+             f"{W.shape[1]}; features: {features.source}; 1 thread")
+    header = (f"{'share':>5} {'method':<15} {'numbers':>8} {'W error':>8} {'logit err':>9} "
+              f"{'agree':>6} {'fit s':>7} {'structurednets':>15}")
 
+    def line(r):
+        reference = "-" if r["structurednets_error"] is None else f"{r['structurednets_error']:.3f}"
+        return (f"{r['share']:>5} {r['method']:<15} {r['nparams']:>8} {r['weight_error']:>8.3f} "
+                f"{r['logit_error']:>9.3f} {r['agreement']:>6.3f} {r['fit_s']:>7.2f} "
+                f"{reference:>15}")
+
+    with threadpool_limits(1):
+        report(run(W, b, features, shares), as_json=args.json, title=title, header=header,
+               format_row=line)
 
 if __name__ == "__main__":
     main()

@@ -548,6 +548,7 @@ def imagenet_features(root, classes=None, *, limit=None, batch_size=64, num_work
     Returns
     -------
     Features
+        Cached in the data cache, keyed by the chosen files and the weights.
     """
     import torch
     from torchvision.datasets import ImageFolder
@@ -565,6 +566,17 @@ def imagenet_features(root, classes=None, *, limit=None, batch_size=64, num_work
                              f"{len(classes) - len(wanted)} of {len(classes)} are not there")
         indices = [i for i, (_, label) in enumerate(dataset.samples) if label in wanted]
     indices = list(indices)[:limit]
-    X, y = extract_features(mobilenet_v2(), torch.utils.data.Subset(dataset, indices),
-                            batch_size=batch_size, num_workers=num_workers, progress=progress)
-    return Features(X, y, f"{len(indices)} images of {root}")
+    # Cached under a digest of the chosen files (path, size, label) and the weights.
+    listing = hashlib.sha256(_manifest_entry("mobilenet_v2")["sha256"].encode())
+    for i in indices:
+        path, label = dataset.samples[i]
+        listing.update(f"{path}\0{os.path.getsize(path)}\0{label}\n".encode())
+    key = listing.hexdigest()
+    cache = cache_dir() / f"imagenet_features_{key[:16]}.npz"
+    cached = _read_cache(cache, key)
+    if cached is None:
+        X, y = extract_features(mobilenet_v2(), torch.utils.data.Subset(dataset, indices),
+                                batch_size=batch_size, num_workers=num_workers, progress=progress)
+        _atomic_savez(cache, source_sha256=np.array(key), X=X, y=y)
+        cached = {"X": X, "y": y}
+    return Features(cached["X"], cached["y"], f"{len(indices)} images of {root}")

@@ -12,20 +12,26 @@ def model():
     return datasets.mobilenet_v2()
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("STRUCTLAB_DATA", str(tmp_path / "data"))
+
+
 @pytest.fixture
 def image_folder(tmp_path):
     from PIL import Image
 
     rng = np.random.default_rng(0)
+    root = tmp_path / "images"
     for name in ["n001", "n002", "n003"]:
-        (tmp_path / name).mkdir()
+        (root / name).mkdir(parents=True)
         for i in range(2):
             pixels = rng.integers(0, 256, (40 + 10 * i, 50, 3), dtype=np.uint8)
-            Image.fromarray(pixels).save(tmp_path / name / f"{i}.png")
-    return tmp_path
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return root
 
 
-def test_features_reproduce_the_logits(model, image_folder):
+def test_features_reproduce_the_logits(model, image_folder, monkeypatch):
     from torchvision.datasets import ImageFolder
 
     features = datasets.imagenet_features(image_folder, num_workers=0, progress=False)
@@ -35,6 +41,9 @@ def test_features_reproduce_the_logits(model, image_folder):
     assert datasets.check_features(model, dataset, features.X) < 1e-3
     with pytest.raises(ValueError, match="do not reproduce the logits"):
         datasets.check_features(model, dataset, features.X[::-1])
+    monkeypatch.setattr(datasets, "extract_features", lambda *a, **k: pytest.fail("recomputed"))
+    again = datasets.imagenet_features(image_folder, progress=False)  # from the cache
+    np.testing.assert_array_equal(again.X, features.X)
 
 
 def test_class_subsets_keep_full_set_labels(image_folder):
@@ -58,8 +67,7 @@ def test_photo_views_are_reproducible():
         datasets.AugmentedPhotos(0)
 
 
-def test_photo_features_are_cached(tmp_path, monkeypatch):
-    monkeypatch.setenv("STRUCTLAB_DATA", str(tmp_path))
+def test_photo_features_are_cached(monkeypatch):
     first = datasets.photo_features(n=3, progress=False)
     assert first.X.shape == (3, 1280) and np.all(first.y == -1)
     monkeypatch.setattr(datasets, "extract_features", lambda *a, **k: pytest.fail("recomputed"))
