@@ -1,0 +1,117 @@
+"""Resizing a pair of torch layers in place of the width between them (chapter 6).
+
+The pair is ``layer`` (``nn.Linear`` or ``nn.Conv2d``) and ``next_layer``, which
+reads ``layer``'s output units: an ``nn.Linear`` after a Linear, an ``nn.Conv2d``
+after a Conv2d, or an ``nn.Linear`` after a Conv2d whose output was flattened
+(each channel then feeds a block of ``in_features / channels`` inputs). The math
+is :mod:`structlab.approx.widths`; here are the torch layers around it.
+"""
+
+import numpy as np
+import torch
+from torch import nn
+
+from structlab.approx.widths import grow, refit_next, shrink
+
+
+def _unit_axis_view(next_layer, width):
+    """``next_layer``'s weight as a float64 array with ``width`` units on axis 1."""
+    W2 = next_layer.weight.detach().cpu().double().numpy()
+    if isinstance(next_layer, nn.Linear) and next_layer.in_features != width:
+        if next_layer.in_features % width:
+            raise ValueError(f"next_layer has {next_layer.in_features} inputs, not a multiple of "
+                             f"the {width} units of layer")
+        return W2.reshape(W2.shape[0], width, -1)  # flattened channels: C blocks of H*W
+    if W2.shape[1] != width:
+        raise ValueError(f"next_layer reads {W2.shape[1]} units, layer makes {width}")
+    return W2
+
+
+def _check_pair(layer, next_layer):
+    kinds = (nn.Linear, nn.Conv2d)
+    if not isinstance(layer, kinds) or not isinstance(next_layer, kinds):
+        raise TypeError(f"layer and next_layer must be nn.Linear or nn.Conv2d, got "
+                        f"{type(layer).__name__} and {type(next_layer).__name__}")
+    if isinstance(layer, nn.Linear) and isinstance(next_layer, nn.Conv2d):
+        raise TypeError("a Conv2d cannot read the units of a Linear")
+    if isinstance(layer, nn.Conv2d) and layer.groups != 1:
+        raise ValueError("grouped convolutions are not supported")
+
+
+def width_of(layer):
+    """Output units of a Linear or output channels of a Conv2d."""
+    return layer.out_features if isinstance(layer, nn.Linear) else layer.out_channels
+
+
+def _rebuilt(template, weight, bias):
+    """A new layer like ``template`` holding ``weight`` and ``bias`` (its sizes from them)."""
+    like = {"dtype": template.weight.dtype, "device": template.weight.device}
+    if isinstance(template, nn.Linear):
+        layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None, **like)
+    else:
+        layer = nn.Conv2d(weight.shape[1], weight.shape[0], template.kernel_size,
+                          stride=template.stride, padding=template.padding,
+                          dilation=template.dilation, bias=bias is not None,
+                          padding_mode=template.padding_mode, **like)
+    with torch.no_grad():
+        layer.weight.copy_(torch.as_tensor(weight))
+        if bias is not None:
+            layer.bias.copy_(torch.as_tensor(bias))
+    return layer
+
+
+def _parts(layer, next_layer):
+    _check_pair(layer, next_layer)
+    width = width_of(layer)
+    W1 = layer.weight.detach().cpu().double().numpy()
+    b1 = None if layer.bias is None else layer.bias.detach().cpu().double().numpy()
+    return W1, b1, _unit_axis_view(next_layer, width)
+
+
+def _next_bias(next_layer):
+    return None if next_layer.bias is None else next_layer.bias.detach().cpu().double().numpy()
+
+
+def shrink_layers(layer, next_layer, k, *, inputs=None, activation=torch.relu):
+    """New ``(layer, next_layer)`` with ``k`` units between them.
+
+    The kept units are an interpolative decomposition's skeleton of
+    ``layer``'s ``[W | b]`` and the dropped ones are folded into
+    ``next_layer`` (exact without a nonlinearity). With ``inputs`` (samples of
+    ``layer``'s input) and a Linear ``next_layer``, its weights and bias are
+    instead refitted by least squares to reproduce its old output on them
+    (:func:`structlab.approx.widths.refit_next`), which is better across the
+    nonlinearity.
+
+    Returns
+    -------
+    layer, next_layer : new modules (the inputs are untouched)
+    kept : ndarray of int
+        Indices of the surviving units.
+    """
+    W1, b1, W2 = _parts(layer, next_layer)
+    new_W1, new_b1, new_W2, kept = shrink(W1, b1, W2, k)
+    new_layer = _rebuilt(layer, new_W1, new_b1)
+    new_b2 = _next_bias(next_layer)
+    if inputs is not None and isinstance(next_layer, nn.Linear):
+        with torch.no_grad():
+            target = next_layer(activation(layer(inputs))).flatten(1)
+            hidden = activation(new_layer(inputs)).flatten(1)
+        new_W2, new_b2 = refit_next(hidden.cpu().double().numpy(), target.cpu().double().numpy(),
+                                    bias=next_layer.bias is not None)
+    new_W2 = new_W2.reshape(new_W2.shape[0], -1) if isinstance(next_layer, nn.Linear) else new_W2
+    return new_layer, _rebuilt(next_layer, new_W2, new_b2), kept
+
+
+def grow_layers(layer, next_layer, extra, *, seed=0):
+    """New ``(layer, next_layer)`` with ``extra`` more units; the pair's function is unchanged.
+
+    The new units' weights are orthogonal to the existing rows (a Conv2d's
+    kernels flattened), their biases zero, and ``next_layer`` reads them with
+    zero weights.
+    """
+    W1, b1, W2 = _parts(layer, next_layer)
+    new_W1, new_b1, new_W2 = grow(W1, b1, W2, extra, np.random.default_rng(seed))
+    new_W2 = new_W2.reshape(new_W2.shape[0], -1) if isinstance(next_layer, nn.Linear) else new_W2
+    return (_rebuilt(layer, new_W1, new_b1),
+            _rebuilt(next_layer, new_W2, _next_bias(next_layer)))

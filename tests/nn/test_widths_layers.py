@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from structlab.nn.layers import count_parameters
+from structlab.nn.widths import grow_layers, shrink_layers, width_of
+
+
+def _rank_limited(layer, rank, rng):
+    """Give ``layer`` a weight (and bias) of the given rank, as [W | b]."""
+    W = layer.weight.detach().numpy().reshape(width_of(layer), -1)
+    A = rng.standard_normal((W.shape[0], rank)) @ rng.standard_normal((rank, W.shape[1] + 1))
+    with torch.no_grad():
+        layer.weight.copy_(torch.as_tensor(A[:, :-1].reshape(layer.weight.shape)))
+        layer.bias.copy_(torch.as_tensor(A[:, -1]))
+
+
+@pytest.mark.parametrize("pair", ["linear", "conv", "conv-linear"])
+def test_shrink_then_grow_pairs(rng, pair):
+    torch.manual_seed(0)
+    if pair == "linear":
+        layer, nxt, x = nn.Linear(12, 10), nn.Linear(10, 4), torch.randn(7, 12)
+    elif pair == "conv":
+        layer, nxt, x = nn.Conv2d(3, 10, 3, padding=1), nn.Conv2d(10, 4, 3), torch.randn(2, 3, 8, 8)
+    else:
+        layer, nxt, x = nn.Conv2d(3, 10, 3, stride=2), nn.Linear(10 * 3 * 3, 4), torch.randn(2, 3, 8, 8)
+    layer, nxt = layer.double(), nxt.double()
+    x = x.double()
+    _rank_limited(layer, 3, rng)
+
+    def net(a, b):  # no nonlinearity: the shrink must be exact
+        return b(a(x).flatten(1) if isinstance(b, nn.Linear) else a(x))
+
+    small, small_next, kept = shrink_layers(layer, nxt, 3)
+    assert width_of(small) == 3 and len(kept) == 3
+    torch.testing.assert_close(net(small, small_next), net(layer, nxt))
+    grown, grown_next = grow_layers(small, small_next, 2)
+    assert width_of(grown) == 5
+    torch.testing.assert_close(net(grown, grown_next), net(small, small_next))
+    relu_net = (lambda a, b: b(torch.relu(a(x)).flatten(1) if isinstance(b, nn.Linear)
+                               else torch.relu(a(x))))
+    torch.testing.assert_close(relu_net(grown, grown_next), relu_net(small, small_next))
+    per_unit = layer.weight[0].numel() + 1 + nxt.weight.shape[0] * nxt.weight[0].numel() // 10
+    assert count_parameters(layer) + count_parameters(nxt) - (
+        count_parameters(small) + count_parameters(small_next)) == 7 * per_unit
+
+
+def test_refit_on_data_helps_across_the_relu(rng):
+    torch.manual_seed(1)
+    layer, nxt = nn.Linear(20, 16).double(), nn.Linear(16, 5).double()
+    x = torch.randn(400, 20, dtype=torch.float64)
+    before = nxt(torch.relu(layer(x)))
+    folded = shrink_layers(layer, nxt, 8)
+    refit = shrink_layers(layer, nxt, 8, inputs=x)
+    error = {name: (b(torch.relu(a(x))) - before).norm().item()
+             for name, (a, b, _) in [("folded", folded), ("refit", refit)]}
+    assert error["refit"] < error["folded"]
+
+
+def test_bad_pairs():
+    with pytest.raises(TypeError, match="a Conv2d cannot read the units of a Linear"):
+        shrink_layers(nn.Linear(3, 4), nn.Conv2d(4, 2, 1), 2)
+    with pytest.raises(ValueError, match="next_layer reads 5 units, layer makes 4"):
+        shrink_layers(nn.Conv2d(3, 4, 1), nn.Conv2d(5, 2, 1), 2)
+    with pytest.raises(ValueError, match="not a multiple of the 4 units"):
+        shrink_layers(nn.Conv2d(3, 4, 1), nn.Linear(10, 2), 2)
+    with pytest.raises(TypeError, match="must be nn.Linear or nn.Conv2d"):
+        grow_layers(nn.ReLU(), nn.Linear(3, 2), 1)
+    with pytest.raises(ValueError, match="k must be between 1 and 4"):
+        shrink_layers(nn.Linear(3, 4), nn.Linear(4, 2), 5)
