@@ -7,11 +7,13 @@ after a Conv2d, or an ``nn.Linear`` after a Conv2d whose output was flattened
 is :mod:`structlab.approx.widths`; here are the torch layers around it.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
 
-from structlab.approx.widths import grow, refit_next, shrink
+from structlab.approx.widths import energy_width, grow, refit_next, shrink
 
 
 def _unit_axis_view(next_layer, width):
@@ -115,3 +117,106 @@ def grow_layers(layer, next_layer, extra, *, seed=0):
     new_W2 = new_W2.reshape(new_W2.shape[0], -1) if isinstance(next_layer, nn.Linear) else new_W2
     return (_rebuilt(layer, new_W1, new_b1),
             _rebuilt(next_layer, new_W2, _next_bias(next_layer)))
+
+
+@dataclass(frozen=True)
+class WidthPolicy:
+    """When a layer shrinks or grows, judged on the spectrum of its ``[W | b]``.
+
+    Attributes
+    ----------
+    keep_energy : float
+        Shrink to the fewest units whose singular values hold this share of the
+        energy (:func:`structlab.approx.widths.energy_width`), when that is
+        fewer than the current width.
+    grow_ratio : float
+        Grow when the smallest singular value squared is at least this share of
+        the mean (a flat spectrum: every direction is in use).
+    grow_by : float
+        Growth as a fraction of the width (at least one unit).
+    min_width, max_width : int
+    """
+
+    keep_energy: float = 0.99
+    grow_ratio: float = 0.5
+    grow_by: float = 0.25
+    min_width: int = 1
+    max_width: int = 4096
+
+    def target(self, weight, bias=None):
+        """The width this policy wants for a layer with this weight (units on axis 0)."""
+        W = np.asarray(weight, dtype=np.float64).reshape(len(weight), -1)
+        A = W if bias is None else np.hstack([W, np.asarray(bias, dtype=np.float64)[:, None]])
+        width = len(A)
+        s2 = np.linalg.svd(A, compute_uv=False) ** 2
+        if width <= A.shape[1] and s2[-1] >= self.grow_ratio * s2.mean():
+            wanted = width + max(1, int(self.grow_by * width))
+        else:
+            wanted = min(width, energy_width(A, keep=self.keep_energy))
+        return int(np.clip(wanted, self.min_width, self.max_width))
+
+
+class WidthController:
+    """Resizes named layer pairs of a model from their spectra, and logs what it did.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Its layers are replaced in place (``setattr``) when they resize.
+    pairs : list of (str, str)
+        ``(layer, next_layer)`` child names; ``layer``'s width is the one managed.
+    policy : WidthPolicy
+    seed : int
+        Seeds the directions of grown units.
+    """
+
+    def __init__(self, model, pairs, policy=None, seed=0):
+        self.model, self.pairs = model, list(pairs)
+        self.policy = policy or WidthPolicy()
+        self.seed = seed
+        self.log = []
+
+    def widths(self):
+        """Current width of every managed layer, by name."""
+        return {name: width_of(getattr(self.model, name)) for name, _ in self.pairs}
+
+    def step(self, epoch, inputs=None):
+        """Resize every pair whose policy target differs from its width; return the changes.
+
+        ``inputs`` (a callable ``name -> samples of that layer's input``, or
+        None) enables the least-squares refit of the next layer on shrink.
+        """
+        changes = {}
+        for name, next_name in self.pairs:
+            layer, nxt = getattr(self.model, name), getattr(self.model, next_name)
+            bias = None if layer.bias is None else layer.bias.detach().cpu().numpy()
+            target = self.policy.target(layer.weight.detach().cpu().numpy(), bias)
+            width = width_of(layer)
+            if target < width:
+                samples = None if inputs is None else inputs(name)
+                layer, nxt, _ = shrink_layers(layer, nxt, target, inputs=samples)
+            elif target > width:
+                layer, nxt = grow_layers(layer, nxt, target - width, seed=self.seed + epoch)
+            else:
+                continue
+            setattr(self.model, name, layer)
+            setattr(self.model, next_name, nxt)
+            changes[name] = (width, target)
+        self.log.append({"epoch": epoch, "widths": self.widths(),
+                         "params": sum(p.numel() for p in self.model.parameters())})
+        return changes
+
+
+def rebuild_optimizer(optimizer, model):
+    """An optimizer of the same class and settings over ``model``'s current parameters.
+
+    Per-parameter state (Adam's moments) is carried over for every parameter
+    that survived unchanged; resized layers are new tensors and start fresh,
+    since their old moments belong to units that moved or vanished.
+    """
+    defaults = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
+    new = type(optimizer)(model.parameters(), **defaults)
+    for p in model.parameters():
+        if p in optimizer.state:
+            new.state[p] = optimizer.state[p]
+    return new

@@ -69,3 +69,42 @@ def test_bad_pairs():
         grow_layers(nn.ReLU(), nn.Linear(3, 2), 1)
     with pytest.raises(ValueError, match="k must be between 1 and 4"):
         shrink_layers(nn.Linear(3, 4), nn.Linear(4, 2), 5)
+
+
+def test_policy_targets():
+    from structlab.nn.widths import WidthPolicy
+
+    policy = WidthPolicy(keep_energy=0.9, grow_ratio=0.5, grow_by=0.5, min_width=2, max_width=7)
+    assert policy.target(np.diag([10.0, 1.0, 0.1, 0.01]), np.zeros(4)) == 2  # shrink, floored
+    assert policy.target(np.eye(4, 6)) == 6  # flat spectrum: grow by half
+    assert policy.target(np.eye(6, 9)) == 7  # capped at max_width
+    assert policy.target(np.diag([1.0, 1.0, 0.5])) == 3  # 2 units hold 0.89 < 0.9: stays
+
+
+def test_controller_resizes_and_training_continues(rng):
+    from structlab.nn.widths import WidthController, WidthPolicy, rebuild_optimizer
+
+    torch.manual_seed(0)
+    model = nn.Sequential()
+    model.add_module("fc0", nn.Linear(6, 6))  # not managed: keeps its optimizer state
+    model.add_module("fc1", nn.Linear(6, 40))
+    model.add_module("act", nn.ReLU())
+    model.add_module("fc2", nn.Linear(40, 3))
+    x, y = torch.randn(64, 6), torch.randint(0, 3, (64,))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    optimizer.step()  # the optimizer now holds moments for every parameter
+    _rank_limited(model.fc1, 5, rng)
+    controller = WidthController(model, [("fc1", "fc2")], WidthPolicy(keep_energy=0.999999))
+    changes = controller.step(epoch=1)
+    assert changes == {"fc1": (40, 5)} and controller.widths() == {"fc1": 5}
+    assert controller.log[-1]["params"] == 42 + 5 * 7 + 3 * 5 + 3
+    old_state = optimizer.state[model.fc0.weight]
+    optimizer = rebuild_optimizer(optimizer, model)
+    assert set(optimizer.state) == {model.fc0.weight, model.fc0.bias}  # the pair starts fresh
+    assert optimizer.state[model.fc0.weight] is old_state
+    before = model.fc2.weight.detach().clone()
+    optimizer.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    optimizer.step()
+    assert not torch.equal(before, model.fc2.weight)  # the rebuilt optimizer trains them
