@@ -1,6 +1,7 @@
 """Training and evaluation loops."""
 
 import pickle
+import warnings
 
 import numpy as np
 import torch
@@ -86,8 +87,18 @@ def l2_penalty(model):
                and module.weight.ndim > 1)
 
 
+def _cosine(optimizer, steps, done):
+    """Cosine decay over ``steps`` for ``optimizer``, already ``done`` steps along."""
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    with warnings.catch_warnings():  # winding forward without optimizer steps is the point
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(done):
+            schedule.step()
+    return schedule
+
+
 def train(model, X, y, *, epochs, batch_size=128, lr=1e-3, l2=0.0, seed=0,
-          validation=None, progress=True):
+          validation=None, progress=True, on_epoch_end=None):
     """Train ``model`` with Adam on mini-batches, learning rate on a cosine decay to 0.
 
     Returns one record per epoch.
@@ -113,6 +124,11 @@ def train(model, X, y, *, epochs, batch_size=128, lr=1e-3, l2=0.0, seed=0,
         Evaluated after every epoch (never the test set).
     progress : bool
         Show a tqdm bar over epochs.
+    on_epoch_end : callable, optional
+        ``on_epoch_end(epoch) -> bool``, called after each epoch; returning
+        True says the model's layers were replaced (e.g. resized by a
+        :class:`~structlab.nn.widths.WidthController`), and the optimizer is
+        rebuilt over the new parameters at the same point of the schedule.
 
     Returns
     -------
@@ -126,7 +142,7 @@ def train(model, X, y, *, epochs, batch_size=128, lr=1e-3, l2=0.0, seed=0,
     X, y = as_tensors(X, y)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     steps = epochs * -(-len(X) // batch_size)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    schedule = _cosine(optimizer, steps, 0)
     loss_fn = nn.CrossEntropyLoss()
     history = []
     bar = tqdm(range(1, epochs + 1), desc="epochs", disable=not progress, leave=False)
@@ -147,6 +163,13 @@ def train(model, X, y, *, epochs, batch_size=128, lr=1e-3, l2=0.0, seed=0,
             record["val_accuracy"] = accuracy(model, *validation)
         history.append(record)
         bar.set_postfix(loss=f"{record['loss']:.4f}", val=record["val_accuracy"])
+        if on_epoch_end is not None and on_epoch_end(epoch):
+            from structlab.nn.widths import rebuild_optimizer
+
+            optimizer = rebuild_optimizer(optimizer, model)
+            for group in optimizer.param_groups:
+                group["lr"] = lr  # the schedule restarts from the top and is wound forward
+            schedule = _cosine(optimizer, steps, epoch * -(-len(X) // batch_size))
     return history
 
 

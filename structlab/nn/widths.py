@@ -74,7 +74,13 @@ def _next_bias(next_layer):
     return None if next_layer.bias is None else next_layer.bias.detach().cpu().double().numpy()
 
 
-def shrink_layers(layer, next_layer, k, *, inputs=None, activation=torch.relu):
+def _relu_then_flatten(layer, next_layer):
+    if isinstance(layer, nn.Conv2d) and isinstance(next_layer, nn.Linear):
+        return lambda z: torch.relu(z).flatten(1)
+    return torch.relu
+
+
+def shrink_layers(layer, next_layer, k, *, inputs=None, between=None):
     """New ``(layer, next_layer)`` with ``k`` units between them.
 
     The kept units are an interpolative decomposition's skeleton of
@@ -83,7 +89,9 @@ def shrink_layers(layer, next_layer, k, *, inputs=None, activation=torch.relu):
     ``layer``'s input) and a Linear ``next_layer``, its weights and bias are
     instead refitted by least squares to reproduce its old output on them
     (:func:`structlab.approx.widths.refit_next`), which is better across the
-    nonlinearity.
+    nonlinearity. ``between`` maps ``layer``'s output to ``next_layer``'s input
+    (default ReLU, then flatten after a convolution); it must act unit by unit
+    (ReLU, pooling), so that a unit's outputs stay its own.
 
     Returns
     -------
@@ -96,9 +104,10 @@ def shrink_layers(layer, next_layer, k, *, inputs=None, activation=torch.relu):
     new_layer = _rebuilt(layer, new_W1, new_b1)
     new_b2 = _next_bias(next_layer)
     if inputs is not None and isinstance(next_layer, nn.Linear):
+        between = between or _relu_then_flatten(layer, next_layer)
         with torch.no_grad():
-            target = next_layer(activation(layer(inputs))).flatten(1)
-            hidden = activation(new_layer(inputs)).flatten(1)
+            target = next_layer(between(layer(inputs)))
+            hidden = between(new_layer(inputs))
         new_W2, new_b2 = refit_next(hidden.cpu().double().numpy(), target.cpu().double().numpy(),
                                     bias=next_layer.bias is not None)
     new_W2 = new_W2.reshape(new_W2.shape[0], -1) if isinstance(next_layer, nn.Linear) else new_W2
@@ -208,15 +217,17 @@ class WidthController:
 
 
 def rebuild_optimizer(optimizer, model):
-    """An optimizer of the same class and settings over ``model``'s current parameters.
+    """An optimizer of the same class and settings over ``model``'s trainable parameters.
 
     Per-parameter state (Adam's moments) is carried over for every parameter
     that survived unchanged; resized layers are new tensors and start fresh,
     since their old moments belong to units that moved or vanished.
     """
-    defaults = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
-    new = type(optimizer)(model.parameters(), **defaults)
-    for p in model.parameters():
+    defaults = {k: v for k, v in optimizer.param_groups[0].items()
+                if k not in ("params", "initial_lr")}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    new = type(optimizer)(trainable, **defaults)
+    for p in trainable:
         if p in optimizer.state:
             new.state[p] = optimizer.state[p]
     return new

@@ -46,14 +46,23 @@ def test_shrink_then_grow_pairs(rng, pair):
         count_parameters(small) + count_parameters(small_next)) == 7 * per_unit
 
 
-def test_refit_on_data_helps_across_the_relu(rng):
+@pytest.mark.parametrize("conv", [False, True])
+def test_refit_on_data_helps_across_the_relu(conv):
     torch.manual_seed(1)
-    layer, nxt = nn.Linear(20, 16).double(), nn.Linear(16, 5).double()
-    x = torch.randn(400, 20, dtype=torch.float64)
-    before = nxt(torch.relu(layer(x)))
+    if conv:
+        layer, nxt = nn.Conv2d(2, 16, 3, stride=2).double(), nn.Linear(16 * 4, 5).double()
+        x = torch.randn(300, 2, 9, 9, dtype=torch.float64)
+    else:
+        layer, nxt = nn.Linear(20, 16).double(), nn.Linear(16, 5).double()
+        x = torch.randn(400, 20, dtype=torch.float64)
+
+    def net(a, b):
+        return b(torch.relu(a(x)).flatten(1))
+
+    before = net(layer, nxt)
     folded = shrink_layers(layer, nxt, 8)
     refit = shrink_layers(layer, nxt, 8, inputs=x)
-    error = {name: (b(torch.relu(a(x))) - before).norm().item()
+    error = {name: (net(a, b) - before).norm().item()
              for name, (a, b, _) in [("folded", folded), ("refit", refit)]}
     assert error["refit"] < error["folded"]
 
@@ -108,3 +117,24 @@ def test_controller_resizes_and_training_continues(rng):
     torch.nn.functional.cross_entropy(model(x), y).backward()
     optimizer.step()
     assert not torch.equal(before, model.fc2.weight)  # the rebuilt optimizer trains them
+
+
+def test_training_with_a_controller_resizes_between_epochs(rng):
+    from structlab.nn.train import train
+    from structlab.nn.widths import WidthController, WidthPolicy
+
+    torch.manual_seed(0)
+    model = nn.Sequential()
+    model.add_module("fc1", nn.Linear(8, 64))
+    model.add_module("act", nn.ReLU())
+    model.add_module("fc2", nn.Linear(64, 3))
+    X = rng.standard_normal((300, 8)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 0)
+    controller = WidthController(model, [("fc1", "fc2")], WidthPolicy(keep_energy=0.9))
+    history = train(model, X, y, epochs=3, lr=1e-2, progress=False,
+                    on_epoch_end=lambda epoch: bool(controller.step(epoch)))
+    assert len(history) == 3 and [r["epoch"] for r in controller.log] == [1, 2, 3]
+    widths = [r["widths"]["fc1"] for r in controller.log]
+    assert widths[0] < 64 and widths == sorted(widths, reverse=True)
+    assert model.fc1.out_features == widths[-1] == model.fc2.in_features
+    assert history[-1]["loss"] < history[0]["loss"] + 0.1  # training went on after resizing
