@@ -50,7 +50,7 @@ def test_shrink_then_grow_pairs(rng, pair):
 def test_refit_on_data_helps_across_the_relu(conv):
     torch.manual_seed(1)
     if conv:
-        layer, nxt = nn.Conv2d(2, 16, 3, stride=2).double(), nn.Linear(16 * 4, 5).double()
+        layer, nxt = nn.Conv2d(2, 16, 3, stride=2).double(), nn.Linear(16 * 16, 5).double()
         x = torch.randn(300, 2, 9, 9, dtype=torch.float64)
     else:
         layer, nxt = nn.Linear(20, 16).double(), nn.Linear(16, 5).double()
