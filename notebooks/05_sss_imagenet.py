@@ -62,7 +62,7 @@ display(widgets.Label("If you can read this line, widgets render in your front e
 # ## 1. What SSS stores
 #
 # Stage $i$ has $m_i$ rows and $n_i$ columns. Below the diagonal, block $(i, j)$ is
-# $C_{i-1} A_{i-2} \cdots A_{j+1} B_j$: stage $j$'s input enters a **state** through
+# $C_{i-1} A_{i-1} \cdots A_{j+1} B_j$: stage $j$'s input enters a **state** through
 # $B_j$, is carried across the stages in between by the $A$'s and read out by $C_{i-1}$.
 # Above the diagonal the same happens backwards. The picture shows a matrix with its
 # stage grid and, for one cut, the two **Hankel blocks**: everything below-left and
@@ -206,7 +206,7 @@ plots.error_vs_share(results, metric="agreement", ax=axes[1]);
 # Our SSS fits beat the SSS errors structurednets reported on this matrix (dashed), but
 # low rank still wins: a classifier's rows are not ordered in any way that makes
 # far-from-diagonal blocks simpler than near ones, which is the structure SSS pays for.
-# SSS shines on matrices with that locality (section 1's smooth kernel).
+# SSS shines on matrices with that structure, like section 1's semiseparable example.
 #
 # ## 4. Explore
 #

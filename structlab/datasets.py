@@ -529,6 +529,27 @@ def photo_features(n=512, seed=0, *, progress=True):
     return Features(cached["X"], cached["y"], f"{n} augmented views of {len(PHOTOS)} photos")
 
 
+def _class_indices(classes, class_to_idx, root):
+    """The set of label indices ``classes`` names (folder names or indices), checked."""
+    if isinstance(classes, str):
+        raise ValueError(f"classes must be a sequence of folder names or indices, not the "
+                         f"string {classes!r}")
+    wanted = []
+    for c in classes:
+        if isinstance(c, str):
+            if c not in class_to_idx:
+                raise ValueError(f"classes: {c!r} is not a folder of {root}")
+            wanted.append(class_to_idx[c])
+        elif isinstance(c, (int, np.integer)) and 0 <= c < len(class_to_idx):
+            wanted.append(int(c))
+        else:
+            raise ValueError(f"classes: {c!r} is neither a folder of {root} nor an index in "
+                             f"[0, {len(class_to_idx)})")
+    if len(set(wanted)) != len(wanted):
+        raise ValueError("classes names the same class twice")
+    return set(wanted)
+
+
 def imagenet_features(root, classes=None, *, limit=None, batch_size=64, num_workers=None,
                       progress=True):
     """MobileNetV2 features of a user's ImageNet folder (torchvision ``ImageFolder`` layout).
@@ -559,12 +580,9 @@ def imagenet_features(root, classes=None, *, limit=None, batch_size=64, num_work
     dataset = ImageFolder(root, transform=imagenet_transform())
     indices = range(len(dataset))
     if classes is not None:
-        wanted = {dataset.class_to_idx[c] if isinstance(c, str) else int(c) for c in classes
-                  if not isinstance(c, str) or c in dataset.class_to_idx}
-        if len(wanted) != len(classes):
-            raise ValueError(f"classes must name folders of {root} (or their indices); "
-                             f"{len(classes) - len(wanted)} of {len(classes)} are not there")
+        wanted = _class_indices(classes, dataset.class_to_idx, root)
         indices = [i for i, (_, label) in enumerate(dataset.samples) if label in wanted]
+    limit = None if limit is None else check_positive(limit, "limit")
     indices = list(indices)[:limit]
     # Cached under a digest of the chosen files (path, size, label) and the weights.
     listing = hashlib.sha256(_manifest_entry("mobilenet_v2")["sha256"].encode())

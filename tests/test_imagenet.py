@@ -50,8 +50,12 @@ def test_class_subsets_keep_full_set_labels(image_folder):
     features = datasets.imagenet_features(image_folder, classes=["n003", 1], num_workers=0,
                                           progress=False)
     assert features.y.tolist() == [1, 1, 2, 2]
-    with pytest.raises(ValueError, match="1 of 2 are not there"):
-        datasets.imagenet_features(image_folder, classes=["n003", "n999"], progress=False)
+    for classes, message in [(["n003", "n999"], "'n999' is not a folder"), ("n001", "not the string"),
+                             ([7], "nor an index in \\[0, 3\\)"), (["n001", 0], "same class twice")]:
+        with pytest.raises(ValueError, match=message):
+            datasets.imagenet_features(image_folder, classes=classes, progress=False)
+    with pytest.raises(ValueError, match="limit must be a positive integer"):
+        datasets.imagenet_features(image_folder, limit=-1, progress=False)
     with pytest.raises(FileNotFoundError, match="root must be a folder"):
         datasets.imagenet_features(image_folder / "missing")
 

@@ -85,8 +85,9 @@ def classifier_metrics(W, b, S, X, y=None):
     metrics = {"weight_error": relative_error(W, S),
                "logit_error": float(np.linalg.norm(logits - dense) / np.linalg.norm(dense)),
                "agreement": float(np.mean(logits.argmax(1) == dense.argmax(1)))}
-    if y is not None and np.any(np.asarray(y) >= 0):
-        known = np.asarray(y) >= 0
+    y = None if y is None else np.asarray(y)
+    if y is not None and np.any(y >= 0):
+        known = y >= 0
         metrics["accuracy"] = float(np.mean(logits[known].argmax(1) == y[known]))
         metrics["dense_accuracy"] = float(np.mean(dense[known].argmax(1) == y[known]))
     return metrics

@@ -14,8 +14,6 @@ keeping ``d_k`` of them, a truncated one. The blocks above the diagonal are the
 same construction on ``W.T``.
 """
 
-import time
-
 import numpy as np
 
 from structlab._validate import as_matrix, check_int
@@ -57,6 +55,10 @@ def causal_realization(W, out_sizes, in_sizes, dims=None, tol=1e-12):
     """
     rows, cols = offsets(out_sizes), offsets(in_sizes)
     K = len(out_sizes)
+    if dims is not None:
+        dims = [check_int(d, "state dims", low=0) for d in dims]
+        if len(dims) != K - 1:
+            raise ValueError(f"state dims must give one size per cut ({K - 1}), got {len(dims)}")
     threshold = tol * np.linalg.norm(W)
     B, A, C, spectra = [], [], [], []
     basis = weights = None
@@ -135,6 +137,8 @@ def allocate_states(spectra, partitions, budget):
     spent : int
     """
     cuts = [len(values) for values in spectra]
+    if sum(cuts) == 0:  # one stage: no cut, no state
+        return [np.zeros(0, dtype=np.int64) for _ in spectra], 0
     # One padded table of energies per cut of both systems: column d is what the
     # (d+1)-th state there keeps (0 once the cut can hold no more).
     width = 1 + max((len(s) for values in spectra for s in values), default=0)

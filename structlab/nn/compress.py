@@ -122,6 +122,9 @@ def with_weight(model, name, W):
     scores any structure (``S.toarray()``) with the dense layer's code.
     """
     module = _layer(model, name)
+    if parametrize.is_parametrized(module, "weight"):
+        raise ValueError(f"layer {name!r} is pruned or quantized (its weight is computed by a "
+                         "parametrization); use the unpruned model")
     want = tuple(layer_weight_matrix(module).shape)
     if np.shape(W) != want:
         raise ValueError(f"W must have shape {want} for layer {name!r}, got {np.shape(W)}")

@@ -273,9 +273,11 @@ class SparseProductConv2d(nn.Module):
         if product.shape != want:
             raise ValueError(f"product must have the shape of the filters (K, C*h*w) = {want}, "
                              f"got {product.shape}")
-        if conv.groups != 1 or conv.dilation != (1, 1) or not isinstance(conv.padding, tuple):
-            raise ValueError("only convolutions with groups=1, dilation=1 and numeric padding "
-                             "are supported")
+        if (conv.groups != 1 or conv.dilation != (1, 1) or not isinstance(conv.padding, tuple)
+                or conv.padding_mode != "zeros"):
+            raise ValueError("conv must have groups=1, dilation=1, numeric padding and "
+                             f"padding_mode='zeros' (got {conv.padding_mode!r}): patches are "
+                             "zero-padded")
         bias = None if conv.bias is None else conv.bias.detach().cpu().numpy()
         linear = SparseProductLinear.from_product(product, bias).to(conv.weight.dtype)
         return cls(linear, conv.kernel_size, conv.padding, conv.stride)

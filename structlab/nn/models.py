@@ -67,3 +67,35 @@ def lenet_5(seed=0):
         fc1=nn.Linear(800, 500), relu=nn.ReLU(),
         fc2=nn.Linear(500, 10),
     ))
+
+
+def evolving_cnn(widths=(32, 64, 128, 1536), seed=0):
+    """A small CNN for MNIST whose four widths chapter 6 lets evolve during training.
+
+    ``conv1`` (1 -> c1), ``conv2`` (c1 -> c2) and ``conv3`` (c2 -> c3) are 3x3
+    with ReLU and 2x2 max-pooling (28 -> 14 -> 7 -> 3), then ``fc1``
+    (9 c3 -> h) with ReLU and ``fc2`` (h -> 10). Takes flat 784-pixel rows.
+    The default start has 1.88 M parameters, most of them in ``fc1``, so a
+    wide start stays affordable on a CPU.
+
+    Examples
+    --------
+    >>> sum(p.numel() for p in evolving_cnn().parameters())
+    1879050
+    >>> sum(p.numel() for p in evolving_cnn((8, 16, 24, 32)).parameters())
+    12002
+    """
+    c1, c2, c3, h = widths
+    torch.manual_seed(seed)
+    return nn.Sequential(OrderedDict(
+        image=nn.Unflatten(1, (1, 28, 28)),
+        conv1=nn.Conv2d(1, c1, 3, padding=1), act1=nn.ReLU(), pool1=nn.MaxPool2d(2),
+        conv2=nn.Conv2d(c1, c2, 3, padding=1), act2=nn.ReLU(), pool2=nn.MaxPool2d(2),
+        conv3=nn.Conv2d(c2, c3, 3, padding=1), act3=nn.ReLU(), pool3=nn.MaxPool2d(2),
+        flatten=nn.Flatten(),
+        fc1=nn.Linear(9 * c3, h), act4=nn.ReLU(),
+        fc2=nn.Linear(h, 10),
+    ))
+
+
+EVOLVING_PAIRS = [("conv1", "conv2"), ("conv2", "conv3"), ("conv3", "fc1"), ("fc1", "fc2")]

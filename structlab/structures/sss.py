@@ -5,7 +5,7 @@ Split the rows into stages of sizes ``m_0, ..., m_{K-1}`` and the columns into
 block ``D_i``, and generates every block below the diagonal from a *causal*
 system and every block above it from an *anti-causal* one:
 
-* below (``i > j``): ``T_ij = C_{i-1} A_{i-2} ... A_{j+1} B_j``
+* below (``i > j``): ``T_ij = C_{i-1} A_{i-1} ... A_{j+1} B_j``
 * above (``i < j``): the transpose of the same construction for ``T.T``.
 
 ``B_k`` writes stage ``k``'s input into a state of size ``d_k`` that lives on the
@@ -41,7 +41,7 @@ def offsets(sizes):
 class Causal:
     """The strictly block-lower part of an SSS matrix: generators ``B``, ``A``, ``C``.
 
-    Block ``(i, j)``, ``i > j``, is ``C[i-1] @ A[i-2] @ ... @ A[j+1] @ B[j]``.
+    Block ``(i, j)``, ``i > j``, is ``C[i-1] @ A[i-1] @ ... @ A[j+1] @ B[j]``.
     For the ``K - 1`` cuts ``k = 0 .. K-2`` with state sizes ``d[k]``:
     ``B[k]`` is ``d[k] x n_k``, ``C[k]`` is ``m_{k+1} x d[k]`` and ``A[k]`` is
     ``d[k] x d[k-1]`` (``A[0]`` is ``d[0] x 0``, stored for uniform indexing).

@@ -82,3 +82,14 @@ def test_allocation_prefers_energy_per_parameter():
     assert dims[0].tolist() == [1, 1] and spent == 5
     dims, spent = allocate_states(spectra, sizes, budget=4)  # cut 1 no longer affordable
     assert dims[0].tolist() == [2, 0] and spent == 4
+
+
+def test_one_stage_and_state_size_checks(rng):
+    W = rng.standard_normal((6, 5))
+    for S in (sss_approximate(W, 30, stages=1), sss_approximate(W, 30)):
+        assert S.nparams <= 30 and np.allclose(S.toarray(), W)  # the budget holds W itself
+    assert sss_approximate(rng.standard_normal((1, 8)), 8).nparams == 8
+    with pytest.raises(ValueError, match="state dims must be at least 0, got -1"):
+        sss_realization(W, [3, 3], [2, 3], [-1])
+    with pytest.raises(ValueError, match=r"one size per cut \(1\), got 2"):
+        sss_realization(W, [3, 3], [2, 3], [1, 1])

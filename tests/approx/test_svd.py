@@ -81,3 +81,17 @@ def test_bad_matrices_and_budgets(rng):
         lowrank_approximation(W, energy=0.0)
     with pytest.raises(ValueError, match="nparams=23 is below one rank"):
         lowrank_approximation(W, nparams=23)
+
+
+def test_classifier_metrics(rng):
+    from structlab.approx.report import classifier_metrics
+
+    W, b = rng.standard_normal((4, 6)), rng.standard_normal(4)
+    X = rng.standard_normal((50, 6))
+    dense = (X @ W.T + b).argmax(1)
+    same = classifier_metrics(W, b, W, X, y=list(dense[:10]) + [-1] * 40)
+    assert same["weight_error"] == 0 and same["logit_error"] == 0 and same["agreement"] == 1
+    assert same["accuracy"] == same["dense_accuracy"] == 1.0
+    zero = classifier_metrics(W, b, np.zeros_like(W), X)
+    assert zero["weight_error"] == 1 and "accuracy" not in zero
+    assert zero["agreement"] == np.mean(dense == b.argmax())

@@ -120,3 +120,12 @@ def test_with_sparse_product_replaces_linear_and_conv_layers():
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # untouched
     with pytest.raises(ValueError, match=r"W must have shape \(50, 500\) for layer 'conv2'"):
         with_weight(model, "conv2", np.zeros((50, 499)))
+
+
+def test_with_weight_refuses_a_parametrized_layer():
+    from structlab.nn.compress import prune, with_weight
+    from structlab.nn.models import lenet_300_100
+
+    pruned = prune(lenet_300_100(), sparsity=0.5, layers=["fc3"])
+    with pytest.raises(ValueError, match="'fc3' is pruned or quantized"):
+        with_weight(pruned, "fc3", np.zeros((10, 100)))

@@ -171,3 +171,11 @@ def test_distill_moves_a_layer_towards_the_teacher(rng):
     student = nn.Linear(8, 5, bias=False, dtype=torch.float64)
     losses = distill(student, X, X @ teacher.T, epochs=30, lr=5e-2, batch_size=50, progress=False)
     assert len(losses) == 30 and losses[-1] < 0.05 * losses[0]
+
+
+def test_sparse_product_conv_refuses_other_padding_modes(rng):
+    from structlab.nn.layers import SparseProductConv2d
+
+    conv = nn.Conv2d(2, 5, 3, padding=1, padding_mode="circular")
+    with pytest.raises(ValueError, match="padding_mode='zeros' \\(got 'circular'\\)"):
+        SparseProductConv2d.from_conv(conv, _random_product(rng, [(5, 18)]))
