@@ -57,14 +57,16 @@ def skeleton(W1, b1, k):
     k = check_int(k, "k", low=1, high=width)
     if k == width:
         return np.arange(width), np.arange(0), np.zeros((0, width))
-    # Column-pivoted QR of A.T (deterministic: rand=False) picks k skeleton rows of A.
-    idx, proj = interpolative.interp_decomp(np.asfortranarray(A.T), k, rand=False)
-    order = np.argsort(idx[:k])
-    kept = idx[:k][order]
-    dropped = np.sort(idx[k:])
-    # proj expresses columns idx[k:] of A.T in terms of columns idx[:k]; reorder both sides.
-    T = np.asarray(proj).T[np.argsort(idx[k:])][:, order]
-    return kept, dropped, T
+    # Column-pivoted QR of A.T (deterministic: rand=False) picks r skeleton rows of A;
+    # the rows span at most fan_in + 1 dimensions, so r is capped there and any
+    # further kept units are simply the next pivots (with zero coefficients).
+    r = min(k, A.shape[1])
+    idx, proj = interpolative.interp_decomp(np.asfortranarray(A.T), r, rand=False)
+    coefficients = np.zeros((width - k, k))
+    coefficients[:, :r] = np.asarray(proj).T[k - r:]  # dropped rows in terms of the skeleton
+    kept_unsorted, dropped_unsorted = idx[:k], idx[k:]
+    order, back = np.argsort(kept_unsorted), np.argsort(dropped_unsorted)
+    return kept_unsorted[order], dropped_unsorted[back], coefficients[back][:, order]
 
 
 def fold_next(W2, kept, dropped, T):

@@ -143,12 +143,16 @@ class WidthPolicy:
         the mean (a flat spectrum: every direction is in use).
     grow_by : float
         Growth as a fraction of the width (at least one unit).
+    max_shrink : float
+        At most this fraction of the units goes in one step: the network
+        retrains between steps instead of losing most of a layer at once.
     min_width, max_width : int
     """
 
     keep_energy: float = 0.99
     grow_ratio: float = 0.5
     grow_by: float = 0.25
+    max_shrink: float = 1.0
     min_width: int = 1
     max_width: int = 4096
 
@@ -161,7 +165,8 @@ class WidthPolicy:
         if width <= A.shape[1] and s2[-1] >= self.grow_ratio * s2.mean():
             wanted = width + max(1, int(self.grow_by * width))
         else:
-            wanted = min(width, energy_width(A, keep=self.keep_energy))
+            floor = int(np.ceil(width * (1 - self.max_shrink)))
+            wanted = min(width, max(floor, energy_width(A, keep=self.keep_energy)))
         return int(np.clip(wanted, self.min_width, self.max_width))
 
 
@@ -170,8 +175,10 @@ class WidthController:
 
     Parameters
     ----------
-    model : nn.Module
-        Its layers are replaced in place (``setattr``) when they resize.
+    model : nn.Sequential
+        Its layers are replaced in place (``setattr``) when they resize; the
+        children between a pair (activation, pooling, flatten) are what the
+        least-squares refit runs the layer's output through.
     pairs : list of (str, str)
         ``(layer, next_layer)`` child names; ``layer``'s width is the one managed.
     policy : WidthPolicy
@@ -203,7 +210,8 @@ class WidthController:
             width = width_of(layer)
             if target < width:
                 samples = None if inputs is None else inputs(name)
-                layer, nxt, _ = shrink_layers(layer, nxt, target, inputs=samples)
+                layer, nxt, _ = shrink_layers(layer, nxt, target, inputs=samples,
+                                              between=self._between(name, next_name))
             elif target > width:
                 layer, nxt = grow_layers(layer, nxt, target - width, seed=self.seed + epoch)
             else:
@@ -211,9 +219,39 @@ class WidthController:
             setattr(self.model, name, layer)
             setattr(self.model, next_name, nxt)
             changes[name] = (width, target)
+        self.record(epoch)
+        return changes
+
+    def _between(self, name, next_name):
+        """The model's children strictly between two named ones, as one module."""
+        names = [n for n, _ in self.model.named_children()]
+        return nn.Sequential(*(getattr(self.model, n) for n in
+                               names[names.index(name) + 1:names.index(next_name)]))
+
+    def record(self, epoch):
+        """Log the widths and the model's parameter count at ``epoch`` (no resizing)."""
         self.log.append({"epoch": epoch, "widths": self.widths(),
                          "params": sum(p.numel() for p in self.model.parameters())})
-        return changes
+
+
+def layer_inputs(model, names, X):
+    """What each named child of ``model`` receives when ``model`` runs on ``X`` (a dict).
+
+    For :meth:`WidthController.step`'s least-squares refit: run once on a
+    fixed sample of training rows before a resize.
+    """
+    captured, hooks = {}, []
+    for name in names:
+        def save(module, args, name=name):
+            captured[name] = args[0].detach()
+        hooks.append(getattr(model, name).register_forward_pre_hook(save))
+    try:
+        with torch.no_grad():
+            model(X)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return captured
 
 
 def rebuild_optimizer(optimizer, model):

@@ -103,3 +103,13 @@ def test_energy_width():
     W = np.diag([4.0, 2.0, 1.0, 0.0])
     assert energy_width(W, keep=16 / 21) == 1 and energy_width(W, keep=0.99) == 3
     assert energy_width(W, keep=1.0) == 3
+
+
+def test_more_units_than_input_dimensions(rng):
+    """A layer with more units than fan_in + 1 keeps extra units beyond its row space."""
+    W, b = rng.standard_normal((12, 3)), rng.standard_normal(12)
+    for k in (4, 6, 11):  # rank [W | b] = 4: exact from k = 4 on
+        kept, dropped, T = skeleton(W, b, k)
+        assert len(kept) == k and T.shape == (12 - k, k)
+        A = np.hstack([W, b[:, None]])
+        np.testing.assert_allclose(A[dropped], T @ A[kept], atol=1e-9)

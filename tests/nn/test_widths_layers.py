@@ -138,3 +138,15 @@ def test_training_with_a_controller_resizes_between_epochs(rng):
     assert widths[0] < 64 and widths == sorted(widths, reverse=True)
     assert model.fc1.out_features == widths[-1] == model.fc2.in_features
     assert history[-1]["loss"] < history[0]["loss"] + 0.1  # training went on after resizing
+
+
+def test_policy_limits_a_single_shrink_and_layer_inputs_are_captured():
+    from structlab.nn.models import evolving_cnn
+    from structlab.nn.widths import WidthPolicy, layer_inputs
+
+    policy = WidthPolicy(keep_energy=0.5, max_shrink=0.25)
+    assert policy.target(np.diag([10.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])) == 6
+    model = evolving_cnn((4, 6, 8, 10))
+    seen = layer_inputs(model, ["conv2", "fc1"], torch.zeros(3, 784))
+    assert seen["conv2"].shape == (3, 4, 14, 14) and seen["fc1"].shape == (3, 72)
+    assert not model.conv2._forward_pre_hooks  # hooks removed
