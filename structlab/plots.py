@@ -220,3 +220,36 @@ def error_vs_share(rows, *, metric="weight_error", ax=None, references=None):
     ax.set(xlabel="share of the dense layer's numbers", ylabel=metric.replace("_", " "))
     ax.legend(fontsize=8)
     return fig
+
+
+def widths_over_epochs(log, *, ax=None):
+    """Each managed layer's width per epoch, and the parameter count (right axis, log)."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
+    else:
+        fig = ax.figure
+    epochs = [row["epoch"] for row in log]
+    for name in log[0]["widths"]:
+        ax.plot(epochs, [row["widths"][name] for row in log], "o-", ms=3, label=name)
+    ax.set(xlabel="epoch", ylabel="width", yscale="log")
+    ax.legend(fontsize=8, loc="upper center")
+    params = ax.twinx()
+    params.plot(epochs, [row["params"] for row in log], "k--", label="parameters")
+    params.set(yscale="log", ylabel="parameters (dashed)")
+    return fig
+
+
+def spectra(weights, *, keep=None, ax=None):
+    """Cumulative energy of each layer's singular values (units on axis 0), one line each."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
+    else:
+        fig = ax.figure
+    for name, W in weights.items():
+        s2 = np.linalg.svd(np.asarray(W).reshape(len(W), -1), compute_uv=False) ** 2
+        ax.plot(np.arange(1, len(s2) + 1), np.cumsum(s2) / s2.sum(), ".-", ms=3, label=name)
+    if keep is not None:
+        ax.axhline(keep, color="gray", ls="--", label=f"keep {keep:g}")
+    ax.set(xlabel="leading singular values kept", ylabel="share of energy", xscale="log")
+    ax.legend(fontsize=8)
+    return fig

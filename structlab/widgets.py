@@ -293,3 +293,43 @@ def sss_explorer(W, b, X, stages=8, state=16):
 
     return explorer(controls, lambda stages, state: sss_point(W, b, X, stages, state),
                     describe, draw)
+
+
+def width_point(model, pairs, keep_energy, grow_ratio):
+    """The width a :class:`~structlab.nn.widths.WidthPolicy` would choose for each managed layer.
+
+    Pure: the model is not changed. Returns ``keep_energy``, ``grow_ratio``,
+    ``widths`` (name -> (current, target)) and the layers' ``weights``.
+    """
+    from structlab.nn.widths import WidthPolicy, width_of
+
+    policy = WidthPolicy(keep_energy=keep_energy, grow_ratio=grow_ratio)
+    widths, weights = {}, {}
+    for name, _ in pairs:
+        layer = getattr(model, name)
+        weight = layer.weight.detach().cpu().numpy()
+        bias = None if layer.bias is None else layer.bias.detach().cpu().numpy()
+        widths[name] = (width_of(layer), policy.target(weight, bias))
+        weights[name] = weight
+    return {"keep_energy": keep_energy, "grow_ratio": grow_ratio, "widths": widths,
+            "weights": weights}
+
+
+def width_explorer(model, pairs, keep_energy=0.95, grow_ratio=0.5):
+    """Sliders over the shrink and grow thresholds: what each layer would become."""
+    controls = {
+        "keep_energy": widgets.FloatSlider(value=keep_energy, min=0.5, max=0.999, step=0.005,
+                                           readout_format=".3f", description="keep energy",
+                                           continuous_update=False),
+        "grow_ratio": widgets.FloatSlider(value=grow_ratio, min=0.05, max=1.0, step=0.05,
+                                          description="grow ratio", continuous_update=False),
+    }
+
+    def describe(p):
+        moves = ", ".join(f"{name} {now} &rarr; {target}"
+                          for name, (now, target) in p["widths"].items())
+        return f"<b>keep {p['keep_energy']:.3f}, grow at {p['grow_ratio']:.2f}</b>: {moves}"
+
+    return explorer(controls, lambda keep_energy, grow_ratio: width_point(
+        model, pairs, keep_energy, grow_ratio), describe,
+        lambda p: plots.spectra(p["weights"], keep=p["keep_energy"]))

@@ -52,3 +52,17 @@ def test_sss_benchmark_smoke_json():
         assert r["nparams"] <= r["budget"] == int(r["share"] * 100 * 1280)
         assert 0 <= r["weight_error"] < 1 and 0 <= r["agreement"] <= 1
         assert r["structurednets_error"] is None  # only quoted for the full 1000 x 1280 matrix
+
+
+def test_evolving_widths_smoke_json():
+    out = _run(BENCHMARKS / "evolving_widths.py", "--smoke", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["run"], r["epoch"]) for r in rows] == [("shrink", 1), ("shrink", 2), ("grow", 1),
+                                                     ("grow", 2)]
+    fields = {"run", "epoch", "conv1", "conv2", "conv3", "fc1", "params", "val_accuracy",
+              "seconds", "test_accuracy"}
+    assert all(set(r) == fields for r in rows)
+    shrink, grow = rows[:2], rows[2:]
+    assert shrink[-1]["params"] < 24_000  # the smoke start (4, 8, 16, 192) has ~24k
+    assert grow[-1]["params"] > grow[0]["params"] and grow[-1]["fc1"] > 2
+    assert [r["test_accuracy"] is None for r in rows] == [True, False, True, False]

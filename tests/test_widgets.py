@@ -93,3 +93,21 @@ def test_sss_explorer_sliders(rng):
     assert "agreement 1.000" in explorer.readout.value
     explorer.controls["stages"].value = 1  # one stage: the dense matrix itself
     assert "1,200 numbers (100.0 % of dense)" in explorer.readout.value
+
+
+def test_width_explorer_reports_targets():
+    import torch
+
+    from structlab.nn.models import EVOLVING_PAIRS, evolving_cnn
+    from structlab.widgets import width_explorer
+
+    torch.manual_seed(0)
+    model = evolving_cnn((4, 6, 8, 10))
+    explorer = width_explorer(model, EVOLVING_PAIRS, keep_energy=0.5, grow_ratio=1.0)
+    assert "conv1 4 &rarr;" in explorer.readout.value and "fc1 10 &rarr;" in explorer.readout.value
+    targets = [int(t) for t in re.findall(r"&rarr; (\d+)", explorer.readout.value)]
+    explorer.controls["keep_energy"].value = 0.999
+    more = [int(t) for t in re.findall(r"&rarr; (\d+)", explorer.readout.value)]
+    assert all(a <= b for a, b in zip(targets, more)) and targets != more
+    assert sum(p.numel() for p in model.parameters()) == sum(
+        p.numel() for p in evolving_cnn((4, 6, 8, 10)).parameters())  # nothing resized

@@ -22,6 +22,13 @@ def _normalized(M):
     return M / np.linalg.norm(M)
 
 
+def _shrink_without_fold(W1, W2, k):
+    """The right units (pivoted QR), but the dropped ones' weights are simply lost."""
+    import scipy.linalg
+    kept = np.sort(scipy.linalg.qr(W1.T, pivoting=True)[2][:k])
+    return W1[kept], W2[:, kept]
+
+
 def _causal_matvec_without_transition(B, A, C, outs, ins, x):
     """Each stage reads only the previous stage's input: the A's are ignored."""
     cols, rows = np.cumsum([0, *ins]), np.cumsum([0, *outs])
@@ -79,6 +86,12 @@ def test_every_registered_check_fails_on_the_stub(capsys):
      ),
     ("sss_nparams", lambda rows, cols, lo, up: sum(m * n for m, n in zip(rows, cols)) + 2 * sum(
         d * (n + m) + d * d for d, n, m in zip(lo, cols, rows[1:]))),  # A square, upper = lower
+    ("shrink_pair", lambda W1, W2, k: (W1[:k], W2[:, :k])),  # the first k units, no fold
+    ("shrink_pair", _shrink_without_fold),
+    ("orthogonal_direction", lambda W1: np.ones(W1.shape[1]) / np.sqrt(W1.shape[1])),
+    ("orthogonal_direction", lambda W1: np.linalg.svd(W1)[2][0]),  # the *top* row direction
+    ("energy_width", lambda s, keep: int(np.searchsorted(np.cumsum(s) / np.sum(s), keep) + 1)),
+    ("energy_width", lambda s, keep: int(np.sum(np.cumsum(s**2) / np.sum(s**2) < keep))),
 ])
 def test_checks_catch_plausible_mistakes(name, wrong, capsys):
     assert not check(name, wrong)
