@@ -160,10 +160,11 @@ class WidthPolicy:
         """The width this policy wants for a layer with this weight (units on axis 0)."""
         W = np.asarray(weight, dtype=np.float64).reshape(len(weight), -1)
         A = W if bias is None else np.hstack([W, np.asarray(bias, dtype=np.float64)[:, None]])
-        width = len(A)
+        width, fan_in = W.shape
         s2 = np.linalg.svd(A, compute_uv=False) ** 2
-        if width <= A.shape[1] and s2[-1] >= self.grow_ratio * s2.mean():
-            wanted = width + max(1, int(self.grow_by * width))
+        if width < fan_in and s2[-1] >= self.grow_ratio * s2.mean():
+            # new units need directions orthogonal to the rows: at most fan_in of them
+            wanted = min(fan_in, width + max(1, int(self.grow_by * width)))
         else:
             floor = int(np.ceil(width * (1 - self.max_shrink)))
             wanted = min(width, max(floor, energy_width(A, keep=self.keep_energy)))

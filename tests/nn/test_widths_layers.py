@@ -87,6 +87,8 @@ def test_policy_targets():
     assert policy.target(np.diag([10.0, 1.0, 0.1, 0.01]), np.zeros(4)) == 2  # shrink, floored
     assert policy.target(np.eye(4, 6)) == 6  # flat spectrum: grow by half
     assert policy.target(np.eye(6, 9)) == 7  # capped at max_width
+    assert policy.target(np.eye(4, 5)) == 5  # and at the fan-in: no orthogonal direction left
+    assert policy.target(np.eye(5, 5)) == 5
     assert policy.target(np.diag([1.0, 1.0, 0.5])) == 3  # 2 units hold 0.89 < 0.9: stays
 
 
