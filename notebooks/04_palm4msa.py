@@ -52,8 +52,7 @@ import ipywidgets as widgets
 from IPython.display import display
 
 from structlab import plots
-from structlab.approx.palm4msa import (Constraint, butterfly_constraints, hierarchical, palm4msa,
-                                       rectangular_constraints)
+from structlab.approx.palm4msa import Constraint, butterfly_constraints, hierarchical, palm4msa
 from structlab.approx.svd import lowrank_approximation
 from structlab.datasets import mnist
 from structlab.exercises import check

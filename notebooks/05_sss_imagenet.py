@@ -40,14 +40,13 @@ DISTILL_EPOCHS = 2 if SMOKE else 60
 # %% tags=["setup"]
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
 import ipywidgets as widgets
 from IPython.display import display
 
 from structlab import datasets, plots
 from structlab.approx.report import classifier_metrics
-from structlab.approx.sss import sss_approximate, sss_realization, uniform_partition
+from structlab.approx.sss import sss_approximate, sss_realization
 from structlab.approx.svd import lowrank_approximation
 from structlab.exercises import check
 from structlab.info import summary

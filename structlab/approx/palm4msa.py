@@ -29,7 +29,6 @@ import scipy.sparse
 from tqdm.auto import tqdm
 
 from structlab._validate import as_matrix, check_int
-from structlab.approx.report import relative_error
 from structlab.structures.sparse_product import SparseProduct
 
 KINDS = ("sp", "splin", "spcol", "splincol", "dense")
