@@ -99,3 +99,27 @@ def evolving_cnn(widths=(32, 64, 128, 1536), seed=0):
 
 
 EVOLVING_PAIRS = [("conv1", "conv2"), ("conv2", "conv3"), ("conv3", "fc1"), ("fc1", "fc2")]
+
+
+class ResidualBlock(nn.Module):
+    """``relu(x + branch(x))`` with ``branch`` = 3x3 conv (C -> width), ReLU, 3x3 conv (width -> C).
+
+    The skip connection fixes the block's outer channels ``C``; its inner
+    ``width`` is free, and chapter 6 manages it as the pair
+    ``("branch.conv_a", "branch.conv_b")``.
+
+    Examples
+    --------
+    >>> block = ResidualBlock(4, 6)
+    >>> block(torch.zeros(2, 4, 5, 5)).shape
+    torch.Size([2, 4, 5, 5])
+    """
+
+    def __init__(self, channels, width):
+        super().__init__()
+        self.branch = nn.Sequential(OrderedDict(
+            conv_a=nn.Conv2d(channels, width, 3, padding=1), act=nn.ReLU(),
+            conv_b=nn.Conv2d(width, channels, 3, padding=1)))
+
+    def forward(self, x):
+        return torch.relu(x + self.branch(x))

@@ -176,12 +176,15 @@ class WidthController:
 
     Parameters
     ----------
-    model : nn.Sequential
-        Its layers are replaced in place (``setattr``) when they resize; the
-        children between a pair (activation, pooling, flatten) are what the
-        least-squares refit runs the layer's output through.
+    model : nn.Module
+        Its layers are replaced in place when they resize. The two layers of a
+        pair are children of one ``nn.Sequential`` (the model itself, or a
+        submodule such as a residual block's branch); the children between
+        them (activation, pooling, flatten) are what the least-squares refit
+        runs the layer's output through.
     pairs : list of (str, str)
-        ``(layer, next_layer)`` child names; ``layer``'s width is the one managed.
+        ``(layer, next_layer)`` names, dotted for submodules
+        (``"block1.branch.conv_a"``); ``layer``'s width is the one managed.
     policy : WidthPolicy
     seed : int
         Seeds the directions of grown units.
@@ -195,7 +198,7 @@ class WidthController:
 
     def widths(self):
         """Current width of every managed layer, by name."""
-        return {name: width_of(getattr(self.model, name)) for name, _ in self.pairs}
+        return {name: width_of(self.model.get_submodule(name)) for name, _ in self.pairs}
 
     def step(self, epoch, inputs=None):
         """Resize every pair whose policy target differs from its width; return the changes.
@@ -205,7 +208,7 @@ class WidthController:
         """
         changes = {}
         for name, next_name in self.pairs:
-            layer, nxt = getattr(self.model, name), getattr(self.model, next_name)
+            layer, nxt = self.model.get_submodule(name), self.model.get_submodule(next_name)
             bias = None if layer.bias is None else layer.bias.detach().cpu().numpy()
             target = self.policy.target(layer.weight.detach().cpu().numpy(), bias)
             width = width_of(layer)
@@ -217,17 +220,26 @@ class WidthController:
                 layer, nxt = grow_layers(layer, nxt, target - width, seed=self.seed + epoch)
             else:
                 continue
-            setattr(self.model, name, layer)
-            setattr(self.model, next_name, nxt)
+            self._replace(name, layer)
+            self._replace(next_name, nxt)
             changes[name] = (width, target)
         self.record(epoch)
         return changes
 
+    def _replace(self, name, module):
+        parent, _, child = name.rpartition(".")
+        setattr(self.model.get_submodule(parent), child, module)
+
     def _between(self, name, next_name):
-        """The model's children strictly between two named ones, as one module."""
-        names = [n for n, _ in self.model.named_children()]
-        return nn.Sequential(*(getattr(self.model, n) for n in
-                               names[names.index(name) + 1:names.index(next_name)]))
+        """The children strictly between a pair in their common parent, as one module."""
+        parent, _, first = name.rpartition(".")
+        other_parent, _, second = next_name.rpartition(".")
+        if parent != other_parent:
+            raise ValueError(f"{name!r} and {next_name!r} must be children of the same module")
+        container = self.model.get_submodule(parent)
+        names = [n for n, _ in container.named_children()]
+        return nn.Sequential(*(getattr(container, n) for n in
+                               names[names.index(first) + 1:names.index(second)]))
 
     def record(self, epoch):
         """Log the widths and the model's parameter count at ``epoch`` (no resizing)."""

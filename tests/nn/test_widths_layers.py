@@ -152,3 +152,32 @@ def test_policy_limits_a_single_shrink_and_layer_inputs_are_captured():
     seen = layer_inputs(model, ["conv2", "fc1"], torch.zeros(3, 784))
     assert seen["conv2"].shape == (3, 4, 14, 14) and seen["fc1"].shape == (3, 72)
     assert not model.conv2._forward_pre_hooks  # hooks removed
+
+
+def test_controller_resizes_the_inner_width_of_a_residual_block(rng):
+    from structlab.nn.models import ResidualBlock
+    from structlab.nn.widths import WidthController, WidthPolicy
+
+    torch.manual_seed(0)
+    model = nn.Sequential()
+    model.add_module("block", ResidualBlock(3, 12))
+    model = model.double()
+    x = torch.randn(2, 3, 6, 6, dtype=torch.float64)
+    pair = ("block.branch.conv_a", "block.branch.conv_b")
+    # growth: the block computes the same function, with a wider branch
+    grower = WidthController(model, [pair], WidthPolicy(grow_ratio=0.0, grow_by=0.5, max_width=18))
+    before = model(x)
+    assert grower.step(1) == {"block.branch.conv_a": (12, 18)}
+    torch.testing.assert_close(model(x), before)
+    assert model.block.branch.conv_b.in_channels == 18
+    # shrink, without the ReLU inside the branch: exact for a rank-limited conv_a
+    model.block.branch.act = nn.Identity()
+    _rank_limited(model.block.branch.conv_a, 4, rng)
+    before = model(x)
+    shrinker = WidthController(model, [pair], WidthPolicy(keep_energy=1 - 1e-12))
+    assert shrinker.step(2) == {"block.branch.conv_a": (18, 4)}
+    torch.testing.assert_close(model(x), before)
+    assert shrinker.widths() == {"block.branch.conv_a": 4}
+    with pytest.raises(ValueError, match="must be children of the same module"):
+        WidthController(model, [("block.branch.conv_a", "block")],
+                        WidthPolicy(keep_energy=0.5))._between("block.branch.conv_a", "block")
