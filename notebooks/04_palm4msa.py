@@ -53,14 +53,13 @@ from IPython.display import display
 
 from structlab import plots
 from structlab.approx.palm4msa import Constraint, butterfly_constraints, hierarchical, palm4msa
-from structlab.approx.svd import lowrank_approximation
 from structlab.datasets import mnist
 from structlab.exercises import check
 from structlab.info import summary
-from structlab.nn.compress import layer_weight_matrix, with_sparse_product, with_weight
+from structlab.nn.compress import layer_weight_matrix, with_sparse_product
 from structlab.nn.recipes import trained_baseline
 from structlab.nn.train import accuracy, train
-from structlab.widgets import palm_explorer
+from structlab.widgets import palm_explorer, palm_point
 
 print(summary(with_data=False))
 display(widgets.Label("If you can read this line, widgets render in your front end."))
@@ -199,19 +198,16 @@ base300 = accuracy(lenet300, *val)
 
 
 def compare(model, name, ks):
-    """Sparse product (k per row) vs low rank at the same size: rows of numbers."""
-    W = layer_weight_matrix(getattr(model, name))
+    """Sparse product (k per row) vs low rank at the same size, one row per k."""
     rows = []
     for k in ks:
-        small, fit = with_sparse_product(model, name, N_FACTORS, k, n_iter=SWEEPS, seed=SEED)
-        rank = fit.product.nparams // sum(W.shape)
-        lowrank = (accuracy(with_weight(model, name, lowrank_approximation(W, rank).toarray()),
-                            *val) if rank >= 1 else None)
-        rows.append({"k": k, "nnz": fit.product.nparams, "error": fit.error, "seconds": fit.seconds,
-                     "accuracy": accuracy(small, *val), "rank": rank, "lowrank": lowrank})
-        print(f"k={k:>2}: {fit.product.nparams:>6} numbers ({W.size / fit.product.nparams:5.1f}x), "
-              f"error {fit.error:.3f}, accuracy {rows[-1]['accuracy']:.4f} ({fit.seconds:.1f} s)"
-              f"   | rank {rank}: " + ("-" if lowrank is None else f"{lowrank:.4f}"))
+        r = palm_point(model, name, N_FACTORS, k, *val, n_iter=SWEEPS, seed=SEED)
+        rows.append({"k": k, "nnz": r["nnz"], "accuracy": r["accuracy"],
+                     "rank": r["lowrank_rank"], "lowrank": r["lowrank_accuracy"]})
+        print(f"k={k:>2}: {r['nnz']:>6} numbers ({r['dense'] / r['nnz']:5.1f}x), error "
+              f"{r['error']:.3f}, accuracy {r['accuracy']:.4f} ({r['seconds']:.1f} s)   | rank "
+              f"{r['lowrank_rank']}: " + ("-" if r["lowrank_accuracy"] is None
+                                              else f"{r['lowrank_accuracy']:.4f}"))
     return rows
 
 

@@ -210,26 +210,28 @@ def quantization_explorer(model, X, y, bits=4, init="linear"):
                         title=f"{p['layer']}: {2 ** p['bits']} shared values"))
 
 
-def palm_point(model, name, n_factors, k, X, y, n_iter=20):
+def palm_point(model, name, n_factors, k, X, y, n_iter=20, seed=0):
     """Layer ``name`` as ``n_factors`` sparse factors with ``k`` nonzeros per row, scored.
 
     Returns a dict with ``n_factors``, ``k``, ``nnz``, ``dense`` (numbers of the
-    dense weight), ``error`` (relative Frobenius), ``accuracy`` on ``(X, y)``,
-    the ``lowrank_accuracy`` of the truncated SVD storing no more numbers
-    (``None`` when not even rank 1 fits), and the ``product`` for drawing.
+    dense weight), ``error`` (relative Frobenius), fit ``seconds``, ``accuracy``
+    on ``(X, y)``, the ``lowrank_rank`` storing no more numbers and its
+    ``lowrank_accuracy`` (``None`` when not even rank 1 fits), and the
+    ``product`` for drawing.
     """
     from structlab.nn.compress import layer_weight_matrix, with_sparse_product, with_weight
     from structlab.nn.train import accuracy
 
     W = layer_weight_matrix(getattr(model, name))
-    small, fit = with_sparse_product(model, name, n_factors, k, n_iter=n_iter)
+    small, fit = with_sparse_product(model, name, n_factors, k, n_iter=n_iter, seed=seed)
     rank = fit.product.nparams // sum(W.shape)
     lowrank = None
     if rank >= 1:
         approx = lowrank_approximation(W, min(rank, min(W.shape))).toarray()
         lowrank = accuracy(with_weight(model, name, approx), X, y)
     return {"n_factors": n_factors, "k": k, "nnz": fit.product.nparams, "dense": W.size,
-            "error": fit.error, "accuracy": accuracy(small, X, y), "lowrank_rank": rank,
+            "error": fit.error, "seconds": fit.seconds, "accuracy": accuracy(small, X, y),
+            "lowrank_rank": rank,
             "lowrank_accuracy": lowrank, "product": fit.product}
 
 
