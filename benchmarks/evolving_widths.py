@@ -15,7 +15,6 @@ validation accuracy, wall time; the last row of a run adds the test accuracy
 """
 
 import argparse
-import time
 
 import torch
 from common import report
@@ -23,8 +22,8 @@ from common import report
 from structlab.datasets import mnist
 from structlab.info import versions
 from structlab.nn.models import EVOLVING_PAIRS, evolving_cnn
-from structlab.nn.train import accuracy, train
-from structlab.nn.widths import WidthController, WidthPolicy, layer_inputs
+from structlab.nn.train import accuracy
+from structlab.nn.widths import WidthPolicy, evolve
 
 RUNS = {
     # name: (start widths, policy, epochs, resize during the first ... epochs)
@@ -36,7 +35,7 @@ RUNS = {
 
 
 def run(name, data, smoke=False):
-    """Train one run; yield a row per epoch (the last one with the test accuracy)."""
+    """Train one run; a row per epoch (the last one with the test accuracy)."""
     widths, policy, epochs, resize_until = RUNS[name]
     X, y = data.X_train, data.y_train
     val = (data.X_val, data.y_val)
@@ -44,30 +43,13 @@ def run(name, data, smoke=False):
         X, y, val, epochs, resize_until = X[:1000], y[:1000], (val[0][:500], val[1][:500]), 2, 2
         widths = tuple(max(2, w // 8) for w in widths)
     model = evolving_cnn(widths, seed=0)
-    controller = WidthController(model, EVOLVING_PAIRS, policy)
-    sample = torch.as_tensor(X[:2000])
-    start = time.perf_counter()
-    rows = []
-
-    def on_epoch_end(epoch):
-        changed = {}
-        if epoch <= resize_until:
-            # inputs on demand: an earlier pair's resize changes what later layers receive
-            changed = controller.step(epoch, inputs=lambda layer: layer_inputs(
-                model, [layer], sample)[layer])
-        else:
-            controller.record(epoch)
-        rows.append({"run": name, "epoch": epoch, **controller.log[-1]["widths"],
-                     "params": controller.log[-1]["params"],
-                     "val_accuracy": round(accuracy(model, *val), 4),
-                     "seconds": round(time.perf_counter() - start, 1), "test_accuracy": None})
-        return bool(changed)
-
-    history = train(model, X, y, epochs=epochs, lr=2e-3, seed=0, progress=False,
-                    on_epoch_end=on_epoch_end)
-    assert len(history) == len(rows)
+    log = evolve(model, EVOLVING_PAIRS, X, y, policy=policy, epochs=epochs,
+                 resize_until=resize_until, validation=val, progress=False).log
+    rows = [{"run": name, "epoch": row["epoch"], **row["widths"], "params": row["params"],
+             "val_accuracy": round(row["val_accuracy"], 4), "seconds": round(row["seconds"], 1),
+             "test_accuracy": None} for row in log[1:]]
     rows[-1]["test_accuracy"] = round(accuracy(model, data.X_test, data.y_test), 4)
-    yield from rows
+    return rows
 
 
 def main():

@@ -36,7 +36,6 @@ START = (8, 16, 32, 128) if SMOKE else (16, 32, 64, 512)
 # %% tags=["setup"]
 import numpy as np
 import scipy.linalg
-import torch
 
 import ipywidgets as widgets
 from IPython.display import display
@@ -47,8 +46,7 @@ from structlab.datasets import mnist
 from structlab.exercises import check
 from structlab.info import summary
 from structlab.nn.models import EVOLVING_PAIRS, evolving_cnn
-from structlab.nn.train import accuracy, train
-from structlab.nn.widths import WidthController, WidthPolicy, layer_inputs
+from structlab.nn.widths import WidthPolicy, evolve_cached
 from structlab.widgets import width_explorer
 
 print(summary(with_data=False))
@@ -167,40 +165,25 @@ check("energy_width", energy_width)
 # %%
 data = mnist()
 Xtr, ytr = data.X_train[:TRAIN_ROWS], data.y_train[:TRAIN_ROWS]
-val = (data.X_val[:2000], data.y_val[:2000])
-model = evolving_cnn(START, seed=SEED)
-controller = WidthController(model, EVOLVING_PAIRS,
-                             WidthPolicy(keep_energy=0.985, grow_ratio=0.95, max_shrink=0.5,
-                                         min_width=4))
-sample = torch.as_tensor(Xtr[:2000])
-val_accuracy = []
-
-
-def resize(epoch):
-    changed = {}
-    if epoch <= RESIZE_UNTIL:
-        changed = controller.step(epoch, inputs=lambda name: layer_inputs(model, [name], sample)[name])
-    else:
-        controller.record(epoch)
-    val_accuracy.append(accuracy(model, *val))
-    return bool(changed)
-
-
-controller.record(0)
-start_params = controller.log[0]["params"]
-train(model, Xtr, ytr, epochs=EPOCHS, lr=2e-3, seed=SEED, progress=not SMOKE, on_epoch_end=resize)
-for row, acc in zip(controller.log[1:], val_accuracy):
+policy = WidthPolicy(keep_energy=0.985, grow_ratio=0.95, max_shrink=0.5, min_width=4)
+model, log = evolve_cached(lambda widths: evolving_cnn(widths, seed=SEED), START, EVOLVING_PAIRS,
+                           Xtr, ytr, name=f"evolving_{TRAIN_ROWS}_{SEED}", policy=policy,
+                           epochs=EPOCHS, resize_until=RESIZE_UNTIL,
+                           validation=(data.X_val[:2000], data.y_val[:2000]), seed=SEED,
+                           progress=not SMOKE)
+for row in log:
     print(f"epoch {row['epoch']}: widths {row['widths']}, {row['params']:,} parameters, "
-          f"validation accuracy {acc:.4f}")
-print(f"{start_params:,} -> {controller.log[-1]['params']:,} parameters")
-plots.widths_over_epochs(controller.log);
+          f"validation accuracy {row['val_accuracy']:.4f}")
+print(f"{log[0]['params']:,} -> {log[-1]['params']:,} parameters "
+      f"(trained in {log[-1]['seconds']:.0f} s; a re-run loads the cached result)")
+plots.widths_over_epochs(log);
 
 # %% [markdown]
 # ## 5. Explore the thresholds
 #
 # On the trained network: what would each layer become under other thresholds? The
 # curves are the cumulative energy of each layer's spectrum; the dashed line is `keep`.
-# Nothing is changed until you call `controller.step`.
+# The model is not changed: a `WidthController.step` would do it.
 
 # %%
 width_explorer(model, EVOLVING_PAIRS, keep_energy=0.985, grow_ratio=0.5)

@@ -125,10 +125,12 @@ def train(model, X, y, *, epochs, batch_size=128, lr=1e-3, l2=0.0, seed=0,
     progress : bool
         Show a tqdm bar over epochs.
     on_epoch_end : callable, optional
-        ``on_epoch_end(epoch) -> bool``, called after each epoch; returning
-        True says the model's layers were replaced (e.g. resized by a
+        ``on_epoch_end(epoch)``, called after each epoch; a true result says
+        the model's layers were replaced (e.g. resized by a
         :class:`~structlab.nn.widths.WidthController`), and the optimizer is
-        rebuilt over the new parameters at the same point of the schedule.
+        rebuilt over the new parameters at the same point of the schedule. A
+        dict result is passed on as the ``carry`` of
+        :func:`~structlab.nn.widths.rebuild_optimizer`.
 
     Returns
     -------
@@ -163,10 +165,12 @@ def train(model, X, y, *, epochs, batch_size=128, lr=1e-3, l2=0.0, seed=0,
             record["val_accuracy"] = accuracy(model, *validation)
         history.append(record)
         bar.set_postfix(loss=f"{record['loss']:.4f}", val=record["val_accuracy"])
-        if on_epoch_end is not None and on_epoch_end(epoch):
+        replaced = on_epoch_end is not None and on_epoch_end(epoch)
+        if replaced:
             from structlab.nn.widths import rebuild_optimizer
 
-            optimizer = rebuild_optimizer(optimizer, model)
+            optimizer = rebuild_optimizer(optimizer, model,
+                                          carry=replaced if isinstance(replaced, dict) else None)
             for group in optimizer.param_groups:
                 group["lr"] = lr  # the schedule restarts from the top and is wound forward
             schedule = _cosine(optimizer, steps, epoch * -(-len(X) // batch_size))
@@ -198,23 +202,38 @@ def train_cached(build, X, y, *, name, epochs, **train_kwargs):
     history : list of dict
         The training history (the cached one when loaded).
     """
-    from structlab.datasets import atomic_write, cache_dir
-
     key = {"epochs": epochs, "rows": len(X), "torch": str(torch.__version__),
            **{k: v for k, v in train_kwargs.items() if k in ("lr", "l2", "seed", "batch_size")}}
-    path = cache_dir() / f"{name}.pt"
     model = build()
+
+    def run():
+        history = train(model, X, y, epochs=epochs, **train_kwargs)
+        return {"state": model.state_dict(), "history": history}
+
+    saved = cached(name, key, run)
+    model.load_state_dict(saved["state"])
+    return model, saved["history"]
+
+
+def cached(name, key, compute):
+    """``compute()``'s dict, or the one saved under ``data/cache/{name}.pt`` with the same ``key``.
+
+    The file is written atomically and read with ``weights_only=True``, so it
+    holds tensors and plain containers only; an unreadable or stale file is
+    recomputed and replaced.
+    """
+    from structlab.datasets import atomic_write, cache_dir
+
+    path = cache_dir() / f"{name}.pt"
     try:
         saved = torch.load(path, weights_only=True)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError):
-        saved = {}  # no cache yet, or an unreadable one: retrain and replace it
+        saved = {}  # no cache yet, or an unreadable one: recompute and replace it
     if saved.get("key") == key:
-        model.load_state_dict(saved["state"])
-        return model, saved["history"]
-    history = train(model, X, y, epochs=epochs, **train_kwargs)
-    atomic_write(path, lambda f: torch.save(
-        {"key": key, "state": model.state_dict(), "history": history}, f))
-    return model, history
+        return saved
+    saved = {"key": key, **compute()}
+    atomic_write(path, lambda f: torch.save(saved, f))
+    return saved
 
 
 def distill(layer, X, target_logits, *, epochs, lr=1e-3, batch_size=256, seed=0, progress=True):

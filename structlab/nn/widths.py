@@ -7,6 +7,8 @@ after a Conv2d, or an ``nn.Linear`` after a Conv2d whose output was flattened
 is :mod:`structlab.approx.widths`; here are the torch layers around it.
 """
 
+import dataclasses
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +29,35 @@ def _unit_axis_view(next_layer, width):
     if W2.shape[1] != width:
         raise ValueError(f"next_layer reads {W2.shape[1]} units, layer makes {width}")
     return W2
+
+
+def _resize_units(tensor, axis, width, kept=None, extra=0):
+    """``tensor`` with its ``width`` units on ``axis`` reduced to ``kept`` or padded by ``extra`` zeros.
+
+    A flattened Linear input (``axis`` 1 holding ``width`` blocks) is handled
+    as ``(out, width, block)``. Used to carry optimizer state across a resize.
+    """
+    shape = tensor.shape
+    view = tensor.reshape(*shape[:axis], width, -1) if axis == 1 and tensor.ndim == 2 else tensor
+    if kept is not None:
+        view = view.index_select(axis, torch.as_tensor(kept, device=tensor.device))
+    if extra:
+        pad = list(view.shape)
+        pad[axis] = extra
+        view = torch.cat([view, view.new_zeros(pad)], dim=axis)
+    return view.reshape(*shape[:axis], -1) if view.ndim != tensor.ndim else view
+
+
+def _carry(old, new, width, kept=None, extra=0):
+    """Map each new parameter of a resized pair to (old parameter, its state's resize)."""
+    layer, next_layer = old
+    moved = {new[0].weight: (layer.weight, lambda t: _resize_units(t, 0, width, kept, extra)),
+             new[1].weight: (next_layer.weight, lambda t: _resize_units(t, 1, width, kept, extra))}
+    if layer.bias is not None:
+        moved[new[0].bias] = (layer.bias, lambda t: _resize_units(t, 0, width, kept, extra))
+    if next_layer.bias is not None:
+        moved[new[1].bias] = (next_layer.bias, lambda t: t)
+    return moved
 
 
 def _check_pair(layer, next_layer):
@@ -185,16 +216,33 @@ class WidthController:
     pairs : list of (str, str)
         ``(layer, next_layer)`` names, dotted for submodules
         (``"block1.branch.conv_a"``); ``layer``'s width is the one managed.
-    policy : WidthPolicy
+    policy : WidthPolicy or dict
+        One policy for every layer, or one per managed layer name (e.g. a
+        larger ``min_width`` for the first convolution).
     seed : int
         Seeds the directions of grown units.
+
+    Attributes
+    ----------
+    log : list of dict
+        One row per :meth:`step` or :meth:`record`: ``epoch``, ``widths``,
+        ``params``, and whatever the caller adds.
+    carry : dict
+        For the last step's resized layers: new parameter -> (old parameter,
+        function resizing a state tensor of the old one's shape), for
+        :func:`rebuild_optimizer`.
     """
 
     def __init__(self, model, pairs, policy=None, seed=0):
         self.model, self.pairs = model, list(pairs)
-        self.policy = policy or WidthPolicy()
+        policy = policy or WidthPolicy()
+        self.policies = (dict(policy) if isinstance(policy, dict)
+                         else {name: policy for name, _ in self.pairs})
+        missing = {name for name, _ in self.pairs} - set(self.policies)
+        if missing:
+            raise ValueError(f"policy has no entry for {sorted(missing)}")
         self.seed = seed
-        self.log = []
+        self.log, self.carry = [], {}
 
     def widths(self):
         """Current width of every managed layer, by name."""
@@ -206,22 +254,24 @@ class WidthController:
         ``inputs`` (a callable ``name -> samples of that layer's input``, or
         None) enables the least-squares refit of the next layer on shrink.
         """
-        changes = {}
+        changes, self.carry = {}, {}
         for name, next_name in self.pairs:
-            layer, nxt = self.model.get_submodule(name), self.model.get_submodule(next_name)
-            bias = None if layer.bias is None else layer.bias.detach().cpu().numpy()
-            target = self.policy.target(layer.weight.detach().cpu().numpy(), bias)
-            width = width_of(layer)
+            old = self.model.get_submodule(name), self.model.get_submodule(next_name)
+            bias = None if old[0].bias is None else old[0].bias.detach().cpu().numpy()
+            target = self.policies[name].target(old[0].weight.detach().cpu().numpy(), bias)
+            width = width_of(old[0])
             if target < width:
                 samples = None if inputs is None else inputs(name)
-                layer, nxt, _ = shrink_layers(layer, nxt, target, inputs=samples,
-                                              between=self._between(name, next_name))
+                *new, kept = shrink_layers(*old, target, inputs=samples,
+                                           between=self._between(name, next_name))
+                self.carry.update(_carry(old, new, width, kept=kept))
             elif target > width:
-                layer, nxt = grow_layers(layer, nxt, target - width, seed=self.seed + epoch)
+                new = grow_layers(*old, target - width, seed=self.seed + epoch)
+                self.carry.update(_carry(old, new, width, extra=target - width))
             else:
                 continue
-            self._replace(name, layer)
-            self._replace(next_name, nxt)
+            self._replace(name, new[0])
+            self._replace(next_name, new[1])
             changes[name] = (width, target)
         self.record(epoch)
         return changes
@@ -267,12 +317,14 @@ def layer_inputs(model, names, X):
     return captured
 
 
-def rebuild_optimizer(optimizer, model):
+def rebuild_optimizer(optimizer, model, carry=None):
     """An optimizer of the same class and settings over ``model``'s trainable parameters.
 
-    Per-parameter state (Adam's moments) is carried over for every parameter
-    that survived unchanged; resized layers are new tensors and start fresh,
-    since their old moments belong to units that moved or vanished.
+    Per-parameter state (Adam's step count and moments) is kept for every
+    parameter that survived unchanged. A resized parameter listed in
+    ``carry`` (:attr:`WidthController.carry`) inherits its predecessor's
+    state, resized the same way: the kept units' moments survive, grown units
+    start from zero. Any other new parameter starts fresh.
     """
     defaults = {k: v for k, v in optimizer.param_groups[0].items()
                 if k not in ("params", "initial_lr")}
@@ -281,4 +333,97 @@ def rebuild_optimizer(optimizer, model):
     for p in trainable:
         if p in optimizer.state:
             new.state[p] = optimizer.state[p]
+        elif carry and p in carry and carry[p][0] in optimizer.state:
+            old, resize = carry[p]
+            new.state[p] = {key: resize(value) if torch.is_tensor(value) and value.shape == old.shape
+                            else value for key, value in optimizer.state[old].items()}
     return new
+
+
+def evolve(model, pairs, X, y, *, policy, epochs, resize_until, validation=None,
+           sample_rows=2000, lr=2e-3, seed=0, progress=True):
+    """Train ``model`` while its widths evolve: resize after each of the first ``resize_until`` epochs.
+
+    After every epoch up to ``resize_until`` a :class:`WidthController`
+    resizes ``pairs`` (refitting dense next layers on the first
+    ``sample_rows`` training rows), the optimizer keeps the moments of what
+    survived, and the cosine learning-rate schedule continues where it was;
+    the remaining epochs only train.
+
+    Returns
+    -------
+    WidthController
+        Its ``log`` has one row per epoch (and one for the start, epoch 0):
+        ``widths``, ``params``, ``val_accuracy`` (with ``validation``) and
+        ``seconds`` since the start.
+
+    Examples
+    --------
+    >>> from structlab.nn.models import EVOLVING_PAIRS, evolving_cnn
+    >>> X, y = np.random.default_rng(0).random((64, 784), dtype=np.float32), np.arange(64) % 10
+    >>> log = evolve(evolving_cnn((4, 4, 4, 8)), EVOLVING_PAIRS, X, y, policy=WidthPolicy(0.9),
+    ...              epochs=2, resize_until=1, progress=False).log
+    >>> [row["epoch"] for row in log], log[1]["params"] < log[0]["params"]
+    ([0, 1, 2], True)
+    """
+    from structlab.nn.train import accuracy, train
+
+    controller = WidthController(model, pairs, policy, seed=seed)
+    sample = torch.as_tensor(np.asarray(X[:sample_rows]))
+    start = time.perf_counter()
+
+    def finish_row():
+        row = controller.log[-1]
+        row["val_accuracy"] = None if validation is None else accuracy(model, *validation)
+        row["seconds"] = time.perf_counter() - start
+
+    def on_epoch_end(epoch):
+        if epoch > resize_until:
+            controller.record(epoch)
+            finish_row()
+            return False
+        # inputs on demand: an earlier pair's resize changes what later layers receive
+        changed = controller.step(epoch, inputs=lambda name: layer_inputs(model, [name], sample)[name])
+        finish_row()
+        return controller.carry if changed else False
+
+    controller.record(0)
+    finish_row()
+    train(model, X, y, epochs=epochs, lr=lr, seed=seed, progress=progress, on_epoch_end=on_epoch_end)
+    return controller
+
+
+def evolve_cached(build, widths, pairs, X, y, *, name, policy, **evolve_kwargs):
+    """:func:`evolve` on ``build(widths)``, or the model and log it saved under ``name``.
+
+    ``build(widths)`` makes the model from one width per pair (e.g.
+    :func:`structlab.nn.models.evolving_cnn`); the cache holds the final
+    widths, weights and log, keyed by every setting, so a notebook re-run or
+    a slider does not retrain.
+
+    Returns
+    -------
+    model : nn.Module
+    log : list of dict
+        As :attr:`WidthController.log`.
+    """
+    from structlab.nn.train import cached
+
+    policies = policy if isinstance(policy, dict) else {n: policy for n, _ in pairs}
+    validation = evolve_kwargs.get("validation")
+    key = {"widths": list(widths), "pairs": [list(p) for p in pairs], "rows": len(X),
+           "policy": {n: dataclasses.asdict(p) for n, p in policies.items()},
+           "validation_rows": None if validation is None else len(validation[0]),
+           "torch": str(torch.__version__),
+           **{k: v for k, v in evolve_kwargs.items() if k not in ("progress", "validation")}}
+
+    def run():
+        model = build(widths)
+        controller = evolve(model, pairs, X, y, policy=policy, **evolve_kwargs)
+        return {"state": model.state_dict(), "log": controller.log}
+
+    saved = cached(name, key, run)
+    final = saved["log"][-1]["widths"]
+    model = build(tuple(final[n] for n, _ in pairs))
+    model.load_state_dict(saved["state"])
+    return model, saved["log"]

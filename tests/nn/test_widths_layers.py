@@ -181,3 +181,59 @@ def test_controller_resizes_the_inner_width_of_a_residual_block(rng):
     with pytest.raises(ValueError, match="must be children of the same module"):
         WidthController(model, [("block.branch.conv_a", "block")],
                         WidthPolicy(keep_energy=0.5))._between("block.branch.conv_a", "block")
+
+
+@pytest.mark.parametrize("grow", [False, True])
+def test_optimizer_state_follows_the_kept_and_grown_units(rng, grow):
+    from structlab.nn.models import evolving_cnn
+    from structlab.nn.widths import WidthController, WidthPolicy, rebuild_optimizer
+
+    model = evolving_cnn((3, 4, 6, 8))
+    x, y = torch.rand(16, 784), torch.arange(16) % 10
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    optimizer.step()
+    old = {name: (model.get_submodule(name).weight, model.get_submodule(name).bias)
+           for name in ("conv3", "fc1")}
+    moments = {p: optimizer.state[p]["exp_avg"].clone() for pair in old.values() for p in pair}
+    policy = WidthPolicy(grow_ratio=0.0, grow_by=0.5) if grow else WidthPolicy(keep_energy=0.6)
+    controller = WidthController(model, [("conv3", "fc1")], policy)
+    (before, after), = controller.step(1).values()
+    optimizer = rebuild_optimizer(optimizer, model, carry=controller.carry)
+    W_old, b_old = old["conv3"]
+    state = optimizer.state[model.conv3.weight]
+    if grow:
+        kept = np.arange(before)
+        assert torch.equal(state["exp_avg"][before:], torch.zeros_like(state["exp_avg"][before:]))
+    else:  # the kept units are rows of the old layer, unchanged
+        kept = np.array([int(torch.all(W_old == row, dim=(1, 2, 3)).nonzero()) for row in model.conv3.weight])
+    assert len(kept) == min(before, after)
+    torch.testing.assert_close(state["exp_avg"][:len(kept)], moments[W_old][kept])
+    torch.testing.assert_close(optimizer.state[model.conv3.bias]["exp_avg"][:len(kept)], moments[b_old][kept])
+    fc1 = optimizer.state[model.fc1.weight]["exp_avg"].reshape(8, after, 9)
+    torch.testing.assert_close(fc1[:, :len(kept)], moments[old["fc1"][0]].reshape(8, before, 9)[:, kept])
+    torch.testing.assert_close(optimizer.state[model.fc1.bias]["exp_avg"], moments[old["fc1"][1]])
+    assert int(state["step"]) == 1
+    assert rebuild_optimizer(optimizer, model).state.keys() == optimizer.state.keys()
+
+
+def test_per_layer_policies_and_a_cached_evolving_run(tmp_path, monkeypatch):
+    from structlab.nn import widths
+    from structlab.nn.models import EVOLVING_PAIRS, evolving_cnn
+
+    with pytest.raises(ValueError, match="policy has no entry for \\['fc1'\\]"):
+        widths.WidthController(evolving_cnn((2, 2, 2, 2)), EVOLVING_PAIRS,
+                               {n: widths.WidthPolicy() for n in ("conv1", "conv2", "conv3")})
+    monkeypatch.setenv("STRUCTLAB_DATA", str(tmp_path))
+    X = np.random.default_rng(0).random((64, 784), dtype=np.float32)
+    y = np.arange(64) % 10
+    policy = {name: widths.WidthPolicy(keep_energy=0.5, min_width=3 if name == "conv1" else 1)
+              for name, _ in EVOLVING_PAIRS}
+    settings = dict(name="run", policy=policy, epochs=2, resize_until=1, progress=False)
+    model, log = widths.evolve_cached(evolving_cnn, (6, 6, 6, 8), EVOLVING_PAIRS, X, y, **settings)
+    assert log[-1]["widths"]["conv1"] == 3 and 1 <= log[-1]["widths"]["fc1"] < 8
+    monkeypatch.setattr(widths, "evolve", lambda *a, **k: pytest.fail("should load the cache"))
+    again, cached_log = widths.evolve_cached(evolving_cnn, (6, 6, 6, 8), EVOLVING_PAIRS, X, y,
+                                             **settings)
+    assert cached_log == log
+    torch.testing.assert_close(again(torch.as_tensor(X)), model(torch.as_tensor(X)))
