@@ -4,7 +4,8 @@
 
 For each shape and rank it prints the best time of the dense product and the
 low-rank product, through the C kernels and through NumPy/OpenBLAS, next to
-the theoretical ratio m*n / (r*(m+n)). Nothing here passes or fails.
+the theoretical ratio m*n / (r*(m+n)). Nothing here passes or fails;
+``benchmarks/kernels.py`` times every structure.
 """
 
 import argparse
@@ -13,6 +14,7 @@ import numpy as np
 
 from structlab import kernels
 from structlab.info import versions
+from structlab.structures.lowrank import LowRank
 from structlab.timing import best_time
 
 CASES = [  # (name, m, n, ranks)
@@ -38,12 +40,12 @@ def main():
     for name, m, n, ranks in CASES:
         W = rng.standard_normal((m, n)).astype(np.float32)
         X = rng.standard_normal((args.batch, n)).astype(np.float32)
-        c_dense = best_time(kernels.dense_apply, W, X, repeats=args.repeats)
+        c_dense = best_time(kernels.Plan(W).bind(X), repeats=args.repeats)
         blas_dense = best_time(np.matmul, X, W.T, repeats=args.repeats)
         for r in ranks:
             U = rng.standard_normal((m, r)).astype(np.float32)
             V = rng.standard_normal((r, n)).astype(np.float32)
-            c_low = best_time(kernels.lowrank_apply, U, V, X, repeats=args.repeats)
+            c_low = best_time(kernels.Plan(LowRank(U, V)).bind(X), repeats=args.repeats)
             blas_low = best_time(lambda: (X @ V.T) @ U.T, repeats=args.repeats)
             print(f"{name:<34} {r:>5} {m * n / (r * (m + n)):>7.2f} {c_dense * 1e6:>11.1f} "
                   f"{c_low * 1e6:>13.1f} {c_dense / c_low:>8.2f} {blas_dense * 1e6:>14.1f} "

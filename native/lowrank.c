@@ -1,19 +1,30 @@
 /* Low-rank product Y[b, :] = U @ (V @ X[b, :]) with U (m x r), V (r x n).
  *
- * Two dense passes through a rank-r intermediate: r*(n + m) multiply-adds per
- * vector instead of m*n.  `work` holds one intermediate of length r, so the
- * caller allocates it once outside any timed loop.
+ * Two passes through a rank-r intermediate t: r*(n + m) multiply-adds per
+ * vector instead of m*n.  t = V x is r long dot products (the dense kernel);
+ * y = U t is then done column by column, y += t[j] * U[:, j], from U stored
+ * transposed (Ut, r x m): each step a contiguous axpy of length m, where dot
+ * products of length r would spend their time on horizontal sums when r is
+ * small.  `work` holds t (r numbers), allocated by the caller.
  */
 #include "structlab.h"
 
 #define DEFINE_LOWRANK(T, SUFFIX)                                            \
-    void lowrank_apply_##SUFFIX(const T *U, const T *V, int64_t m,          \
+    void lowrank_apply_##SUFFIX(const T *Ut, const T *V, int64_t m,         \
                                 int64_t r, int64_t n, const T *X,           \
                                 int64_t batch, T *Y, T *work)               \
     {                                                                        \
         for (int64_t b = 0; b < batch; ++b) {                                \
+            T *y = Y + b * m;                                                \
             dense_apply_##SUFFIX(V, r, n, X + b * n, 1, work);               \
-            dense_apply_##SUFFIX(U, m, r, work, 1, Y + b * m);               \
+            for (int64_t i = 0; i < m; ++i)                                  \
+                y[i] = 0;                                                    \
+            for (int64_t j = 0; j < r; ++j) {                                \
+                const T *u = Ut + j * m, t = work[j];                        \
+                _Pragma("omp simd")                                          \
+                for (int64_t i = 0; i < m; ++i)                              \
+                    y[i] += u[i] * t;                                        \
+            }                                                                \
         }                                                                    \
     }
 

@@ -6,7 +6,13 @@ The extension ``structlab._native`` is compiled from ``native/*.c`` by
 NumPy fallback instead, with the same signature and result.
 
 All kernels use the row-batch convention of a neural-network layer: ``X`` holds
-one input vector per row, and the result holds ``X @ W.T``.
+one input vector per row, and the result holds ``X @ W.T``. :class:`Plan` lays
+a structure out for its kernel once (:mod:`structlab.packing`) and then applies
+it; :func:`matmat` is the one-call version in the ``S @ X`` convention of
+:class:`~structlab.structures.base.Structure`. Kernels exist for dense, low-rank,
+CSR (pruned), codebook (weight-shared, packed indices, optionally pruned),
+sparse-product (CSR and butterfly factors) and SSS matrices, in float32 and
+float64.
 
 Examples
 --------
@@ -20,6 +26,10 @@ array([[ 3., 12.]])
 import os
 
 import numpy as np
+import scipy.sparse
+
+from structlab.packing import PRODUCT_BUTTERFLY, SSS_FIELDS, pack, unpack_bits
+from structlab.structures.lowrank import LowRank
 
 _DTYPES = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 
@@ -60,60 +70,283 @@ def _check_batch(X, n):
     return X
 
 
+_C_TYPES = {np.dtype(np.float32): "float[]", np.dtype(np.float64): "double[]",
+            np.dtype(np.int64): "int64_t[]", np.dtype(np.uint8): "uint8_t[]"}
+
+
 def _ptr(a):
-    """A C pointer to the data of a contiguous float32/float64 array (no copy)."""
-    return _ffi.from_buffer(f"{'double' if a.dtype == np.float64 else 'float'}[]", a)
+    """A C pointer to the data of a contiguous array (no copy)."""
+    return _ffi.from_buffer(_C_TYPES[a.dtype], a)
+
+
+# --- one plan per structure --------------------------------------------------------
+
+
+def _csr_product(indptr, indices, values, shape, X):
+    return (scipy.sparse.csr_array((values, indices, indptr), shape=shape) @ X.T).T
+
+
+def _butterfly_product(values, stride, X):
+    m = X.shape[1]
+    partner = np.arange(m) ^ stride
+    return values[:m] * X + values[m:] * X[:, partner]
+
+
+def _codebook_weights(a, sizes, shape):
+    """The stored entries, in row order, from the packed indices (NumPy)."""
+    m, n = shape
+    counts = np.diff(a["indptr"]) if sizes["sparse"] else np.full(m, n)
+    index = np.concatenate([unpack_bits(a["packed"], start, count, sizes["bits"])
+                            for start, count in zip(a["row_bytes"], counts)] or [np.zeros(0, int)])
+    return a["table"][index]
+
+
+def _sss_product(a, sizes, X):
+    """The SSS recursions of native/sss.c, stage by stage in NumPy, for a batch of rows."""
+    desc, values = a["desc"], a["values"]
+    f = {name: i for i, name in enumerate(SSS_FIELDS)}
+
+    def block(k, name, rows, cols):  # stored by columns
+        at = desc[k, f[name]]
+        return values[at:at + rows * cols].reshape(cols, rows).T
+
+    Y = np.zeros((X.shape[0], desc[:, f["m"]].sum()), X.dtype)
+    xs = [X[:, c:c + n] for c, n in desc[:, [f["col"], f["n"]]]]
+    ys = [Y[:, r:r + m] for r, m in desc[:, [f["row"], f["m"]]]]
+    K = len(desc)
+    for k in range(K):
+        m, n, dl = desc[k, [f["m"], f["n"], f["dl"]]]
+        ys[k] += xs[k] @ block(k, "D", m, n).T
+    state = None
+    for k in range(K - 1):
+        n, dl = desc[k, [f["n"], f["dl"]]]
+        new = xs[k] @ block(k, "B", dl, n).T
+        if k:
+            new += state @ block(k, "A", dl, desc[k - 1, f["dl"]]).T
+        state = new
+        ys[k + 1] += state @ block(k, "C", desc[k + 1, f["m"]], dl).T
+    for k in range(K - 2, -1, -1):
+        m, du = desc[k, [f["m"], f["du"]]]
+        new = xs[k + 1] @ block(k, "Ct", du, desc[k + 1, f["n"]]).T
+        if k + 2 < K:
+            new += state @ block(k, "At", du, desc[k + 1, f["du"]]).T
+        state = new
+        ys[k] += state @ block(k, "Bt", m, du).T
+    return Y
+
+
+def _fallback(p, X):
+    """``X @ W.T`` computed in NumPy from the packed arrays (checks the layout too)."""
+    a = p.arrays
+    if p.kind == "dense":
+        return X @ a["W"].T
+    if p.kind == "lowrank":
+        return (X @ a["V"].T) @ a["Ut"]
+    if p.kind == "csr":
+        return _csr_product(a["indptr"], a["indices"], a["values"], p.shape, X)
+    if p.kind == "codebook":
+        weights = _codebook_weights(a, p.sizes, p.shape)
+        if not p.sizes["sparse"]:
+            return X @ weights.reshape(p.shape).T
+        return _csr_product(a["indptr"], a["indices"], weights, p.shape, X)
+    if p.kind == "product":
+        for kind, m, n, stride, at_index, at_value in a["desc"]:
+            if kind == PRODUCT_BUTTERFLY:
+                X = _butterfly_product(a["values"][at_value:at_value + 2 * m], stride, X)
+            else:
+                indptr = a["index"][at_index:at_index + m + 1]
+                nnz = indptr[-1]
+                X = _csr_product(indptr, a["index"][at_index + m + 1:at_index + m + 1 + nnz],
+                                 a["values"][at_value:at_value + nnz], (m, n), X)
+        return X
+    return _sss_product(a, p.sizes, X)
+
+
+def _native_call(p, X, Y, work):
+    """The C kernel of ``p`` and its arguments for the batch ``X`` (rows) into ``Y``."""
+    a, (m, n), batch = p.arrays, p.shape, X.shape[0]
+    kernel = getattr(_lib, f"{p.kind}_apply_{_DTYPES[X.dtype]}")
+    io = [_ptr(X), batch, _ptr(Y)]
+    if p.kind == "dense":
+        args = [_ptr(a["W"]), m, n, *io]
+    elif p.kind == "lowrank":
+        args = [_ptr(a["Ut"]), _ptr(a["V"]), m, p.sizes["r"], n, *io, _ptr(work[0])]
+    elif p.kind == "csr":
+        args = [_ptr(a["indptr"]), _ptr(a["indices"]), _ptr(a["values"]), m, n, *io]
+    elif p.kind == "codebook":
+        csr = [_ptr(a["indptr"]), _ptr(a["indices"])] if p.sizes["sparse"] else [_ffi.NULL] * 2
+        args = [_ptr(a["packed"]), _ptr(a["row_bytes"]), p.sizes["bits"], _ptr(a["table"]), *csr,
+                m, n, *io, _ptr(work[0])]
+    elif p.kind == "product":
+        args = [p.sizes["factors"], _ptr(a["desc"]), _ptr(a["index"]), _ptr(a["values"]), *io,
+                _ptr(work[0]), _ptr(work[1])]
+    else:
+        args = [p.sizes["stages"], _ptr(a["desc"]), _ptr(a["values"]), m, n, *io, _ptr(work[0]),
+                p.sizes["max_state"]]
+    return kernel, args
+
+
+def _work_buffers(p, batch, dtype):
+    """Scratch memory each kernel needs, allocated once per batch size."""
+    if p.kind == "lowrank":
+        return [np.empty(p.sizes["r"], dtype)]
+    if p.kind == "codebook":
+        longest = np.diff(p.arrays["indptr"]).max(initial=0) if p.sizes["sparse"] else p.shape[1]
+        return [np.empty(int(longest) + 8, np.uint8)]  # + a byte of entries: unpacking rounds up
+    if p.kind == "product":
+        return [np.empty(max(1, p.sizes["inner"] * batch), dtype) for _ in range(2)]
+    if p.kind == "sss":
+        return [np.empty(max(1, 2 * p.sizes["max_state"]), dtype)]
+    return [None]
+
+
+class Plan:
+    """A structure laid out for its kernel once, then applied to batches of row vectors.
+
+    Packing (a Python loop over rows or factors) happens here, outside any
+    timing; calling the plan only checks ``X`` and runs the kernel. Work
+    buffers are allocated on the first call of each batch size.
+
+    Parameters
+    ----------
+    S : Structure, ndarray or scipy.sparse matrix
+    dtype : float32 or float64, optional
+        Default: ``S``'s dtype.
+    butterflies : bool
+        As :func:`structlab.packing.pack`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from structlab.structures.sparse import Sparse
+    >>> plan = Plan(Sparse(np.array([[0.0, 2.0], [3.0, 0.0]])))
+    >>> plan(np.array([[1.0, 1.0], [1.0, 0.0]]))
+    array([[2., 3.],
+           [0., 3.]])
+    """
+
+    def __init__(self, S, dtype=None, butterflies=True):
+        self.packed = pack(S, dtype, butterflies)
+        self.dtype = next(a.dtype for a in self.packed.arrays.values() if a.dtype.kind == "f")
+        self._work = {}
+
+    @property
+    def shape(self):
+        return self.packed.shape
+
+    @property
+    def kind(self):
+        return self.packed.kind
+
+    def _checked(self, X, out):
+        m, n = self.shape
+        X = _check_batch(X, n)
+        if X.dtype != self.dtype:
+            raise TypeError(f"X has dtype {X.dtype}, the plan computes in {self.dtype}")
+        if out is None:
+            out = np.empty((X.shape[0], m), self.dtype)
+        elif out.shape != (X.shape[0], m) or out.dtype != self.dtype or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous {self.dtype} array of shape "
+                             f"{(X.shape[0], m)}")
+        return np.ascontiguousarray(X), out
+
+    def bind(self, X, out=None):
+        """A no-argument function computing ``X @ W.T`` into ``out``: nothing left to check or convert.
+
+        What :mod:`structlab.timing` times: the C kernel with its pointers made
+        in advance (or the NumPy fallback).
+        """
+        X, out = self._checked(X, out)
+        if _lib is None:
+            def fallback():
+                out[...] = _fallback(self.packed, X)
+                return out
+            return fallback
+        work = self._work.setdefault(X.shape[0], _work_buffers(self.packed, X.shape[0], self.dtype))
+        kernel, args = _native_call(self.packed, X, out, work)
+
+        def run():
+            kernel(*args)
+            return out
+        return run
+
+    def __call__(self, X, out=None):
+        """``X @ W.T`` for ``X`` of shape ``(batch, n)`` in the plan's dtype; ``out`` is reused if given."""
+        return self.bind(X, out)()
+
+
+def apply(S, X):
+    """``X @ S.T`` for a batch of row vectors ``X`` (a layer's convention), through :class:`Plan`.
+
+    Packs ``S`` on every call: to time or loop, make a :class:`Plan` once.
+    """
+    X = np.asarray(X)
+    return Plan(S, X.dtype)(X)
+
+
+def matmat(S, X):
+    """``S @ X`` for ``X`` of shape ``(n, k)`` (or a vector), dispatching on the structure's type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from structlab.structures.lowrank import LowRank
+    >>> matmat(LowRank(np.ones((2, 1)), np.ones((1, 3))), np.arange(3.0))
+    array([3., 3.])
+    """
+    X = np.asarray(X)
+    if X.ndim == 1:
+        return apply(S, X[None, :])[0]
+    return apply(S, X.T).T
 
 
 def dense_apply(W, X):
-    """Dense layer product ``X @ W.T``.
-
-    Parameters
-    ----------
-    W : ndarray, shape (m, n), float32 or float64
-    X : ndarray, shape (batch, n), same dtype as ``W``
-
-    Returns
-    -------
-    ndarray, shape (batch, m)
-    """
-    W = np.asarray(W)
+    """Dense layer product ``X @ W.T`` (the baseline), ``W`` of shape ``(m, n)``."""
+    W, X = np.asarray(W), np.asarray(X)
+    (W, X), _ = _prepare([W, X], ["W", "X"])
     if W.ndim != 2:
         raise ValueError(f"W must be a 2-D matrix, got shape {W.shape}")
-    X = _check_batch(X, W.shape[1])
-    (W, X), suffix = _prepare([W, X], ["W", "X"])
-    if _lib is None:
-        return X @ W.T
-    m, n = W.shape
-    Y = np.empty((X.shape[0], m), dtype=W.dtype)
-    getattr(_lib, f"dense_apply_{suffix}")(_ptr(W), m, n, _ptr(X), X.shape[0], _ptr(Y))
-    return Y
+    return Plan(W)(X)
 
 
 def lowrank_apply(U, V, X):
-    """Low-rank layer product ``X @ (U @ V).T`` without forming ``U @ V``.
-
-    Parameters
-    ----------
-    U : ndarray, shape (m, r)
-    V : ndarray, shape (r, n)
-    X : ndarray, shape (batch, n)
-
-    Returns
-    -------
-    ndarray, shape (batch, m)
-    """
-    U, V = np.asarray(U), np.asarray(V)
+    """Low-rank layer product ``X @ (U @ V).T`` without forming ``U @ V``."""
+    (U, V, X), _ = _prepare([np.asarray(U), np.asarray(V), np.asarray(X)], ["U", "V", "X"])
     if U.ndim != 2 or V.ndim != 2 or U.shape[1] != V.shape[0]:
         raise ValueError(f"U (m, r) and V (r, n) must share r, got {U.shape} and {V.shape}")
-    X = _check_batch(X, V.shape[1])
-    (U, V, X), suffix = _prepare([U, V, X], ["U", "V", "X"])
-    if _lib is None:
-        return (X @ V.T) @ U.T
-    (m, r), n = U.shape, V.shape[1]
-    Y = np.empty((X.shape[0], m), dtype=U.dtype)
-    work = np.empty(r, dtype=U.dtype)
-    getattr(_lib, f"lowrank_apply_{suffix}")(
-        _ptr(U), _ptr(V), m, r, n, _ptr(X), X.shape[0], _ptr(Y), _ptr(work)
-    )
-    return Y
+    return Plan(LowRank(U, V))(X)
+
+
+_FILE_TYPES = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64",
+               np.dtype(np.int64): "i64", np.dtype(np.uint8): "u8"}
+
+
+def export_layer(S, path, dtype=np.float32, butterflies=True):
+    """Write ``S`` as a layer description file for the standalone C timer (``make -C native bench``).
+
+    The file is text lines with each array's raw little-endian bytes right
+    after its line (format in ``native/tools/bench.c``): the kernel's packed
+    arrays in argument order, then the dense matrix for the baseline. Written
+    atomically.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "layer.txt"
+    >>> export_layer(np.eye(2), path)
+    >>> path.read_bytes().splitlines()[:4]
+    [b'structlab-layer 1', b'kind dense', b'dtype f32', b'shape 2 2']
+    """
+    from structlab.datasets import atomic_write
+
+    plan = Plan(S, dtype, butterflies)
+    dense = Plan(S if isinstance(S, np.ndarray) else S.toarray(), dtype).packed.arrays["W"]
+    m, n = plan.shape
+    lines = [f"structlab-layer 1\nkind {plan.kind}\ndtype {_FILE_TYPES[plan.dtype]}\n"
+             f"shape {m} {n}\n".encode()]
+    lines += [f"size {name} {int(value)}\n".encode() for name, value in plan.packed.sizes.items()]
+    for name, a in [*plan.packed.arrays.items(), ("dense", dense)]:
+        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+        lines += [f"array {name} {_FILE_TYPES[a.dtype.newbyteorder('=')]} {a.size}\n".encode(),
+                  a.tobytes(), b"\n"]
+    atomic_write(path, lambda f: f.write(b"".join(lines + [b"end\n"])))

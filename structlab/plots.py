@@ -253,3 +253,57 @@ def spectra(weights, *, keep=None, ax=None):
     ax.set(xlabel="leading singular values kept", ylabel="share of energy", xscale="log")
     ax.legend(fontsize=8)
     return fig
+
+
+def speedups(rows, *, ax=None):
+    """Measured speed-up over the dense C kernel against the FLOP ratio, one marker per row.
+
+    ``rows`` as :func:`structlab.kernel_bench.rows` yields (``method``,
+    ``batch``, ``flop_ratio``, ``speedup``); the diagonal is the theory and
+    the dotted line half of it (the chapter's goal).
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
+    else:
+        fig = ax.figure
+    rows = [r for r in rows if r["method"] != "dense"]
+    for method in dict.fromkeys(r["method"] for r in rows):
+        for batch, marker in zip(sorted({r["batch"] for r in rows}), "os^D"):
+            points = [(r["flop_ratio"], r["speedup"]) for r in rows
+                      if r["method"] == method and r["batch"] == batch]
+            if points:
+                ax.scatter(*zip(*points), marker=marker, label=f"{method}, batch {batch}",
+                           color=f"C{list(dict.fromkeys(x['method'] for x in rows)).index(method)}")
+    top = max([r["flop_ratio"] for r in rows] + [2])
+    line = np.geomspace(0.5, top * 1.5)
+    ax.plot(line, line, "k-", lw=0.8, label="theory (FLOP ratio)")
+    ax.plot(line, line / 2, "k:", lw=0.8, label="half of it (goal)")
+    ax.set(xscale="log", yscale="log", xlabel="FLOP ratio (dense / structure)",
+           ylabel="measured speed-up over dense C")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return fig
+
+
+def time_vs_numbers(point, *, ax=None):
+    """One timed structure against the dense product: time per product over stored numbers.
+
+    ``point`` as :func:`structlab.widgets.timing_point` returns. The line is
+    the dense time scaled by the multiply-adds: where a structure would land
+    if time followed the FLOP count.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
+    else:
+        fig = ax.figure
+    dense_us = point["dense_c_best"] * 1e6
+    numbers = np.geomspace(point["dense_flops"] / 1000, point["dense_flops"])
+    ax.plot(numbers, dense_us * numbers / point["dense_flops"], "k:", lw=0.8,
+            label="time proportional to the FLOPs")
+    ax.scatter([point["dense_flops"]], [dense_us], color="k", label="dense C kernel")
+    ax.scatter([point["dense_flops"]], [point["numpy_best"] * 1e6], marker="x", color="gray",
+               label="NumPy X @ W.T")
+    ax.scatter([point["numbers"]], [point["structure_best"] * 1e6], s=60, color="C3",
+               label=point["method"])
+    ax.set(xscale="log", yscale="log", xlabel="stored numbers", ylabel="µs per product (best)")
+    ax.legend(fontsize=8)
+    return fig

@@ -335,3 +335,36 @@ def width_explorer(model, pairs, keep_energy=0.95, grow_ratio=0.5):
     return explorer(controls, lambda keep_energy, grow_ratio: width_point(
         model, pairs, keep_energy, grow_ratio), describe,
         lambda p: plots.spectra(p["weights"], keep=p["keep_energy"]))
+
+
+def timing_point(W, method, share, batch=1):
+    """``W`` compressed by ``method`` to ``share`` of its numbers and timed against dense.
+
+    Returns :func:`structlab.timing.compare`'s row plus ``method``, ``share``
+    and ``numbers`` (stored numbers).
+    """
+    from structlab.approx.budget import approximate
+    from structlab.timing import compare
+
+    S = approximate(W, method, share)
+    return {"method": method, "share": share, "numbers": S.nparams,
+            **compare(S, batch, repeats=5, min_sample=1e-3)}
+
+
+def timing_explorer(W, methods=("lowrank", "pruning", "sss", "sparse product"), share=0.1):
+    """A method menu and a share slider: measured time against the number of stored numbers."""
+    controls = {
+        "method": widgets.Dropdown(options=list(methods), value=methods[0], description="method"),
+        "share": widgets.FloatLogSlider(value=share, base=10, min=-2.5, max=0, step=0.125,
+                                        description="share", readout_format=".3f",
+                                        continuous_update=False),
+    }
+
+    def describe(p):
+        return (f"<b>{p['method']}, {p['numbers']:,} numbers</b> ({100 * p['share']:.1f} % of "
+                f"dense): {p['structure_best'] * 1e6:.1f} µs against dense C "
+                f"{p['dense_c_best'] * 1e6:.1f} µs; speed-up {p['speedup']:.2f}x of a possible "
+                f"{p['flop_ratio']:.1f}x")
+
+    return explorer(controls, lambda method, share: timing_point(W, method, share), describe,
+                    plots.time_vs_numbers)

@@ -38,3 +38,35 @@ def random_sss(rng, random_causal):
         return SSS(rows, cols, D, random_causal(rows, cols, lower_dims),
                    random_causal(cols, rows, upper_dims))
     return make
+
+
+@pytest.fixture
+def every_structure(rng, random_sss):
+    """One of every structure with a kernel, in odd shapes: a list of (name, structure)."""
+    from structlab.structures.codebook import Codebook
+    from structlab.structures.lowrank import LowRank
+    from structlab.structures.sparse import Sparse
+    from structlab.structures.sparse_product import SparseProduct
+
+    def sparse(m, n, density):
+        return rng.standard_normal((m, n)) * (rng.random((m, n)) < density)
+
+    hadamard = [np.kron(np.kron(np.eye(2 ** (4 - j)), [[1.0, 1.0], [1.0, -1.0]]), np.eye(2 ** j))
+                for j in range(5)]
+    hadamard[2][3, 3] = 0.0  # a butterfly with a missing entry still takes the butterfly path
+    return [
+        ("dense", rng.standard_normal((13, 21))),
+        ("lowrank", LowRank(rng.standard_normal((17, 3)), rng.standard_normal((3, 11)))),
+        ("csr", Sparse(sparse(19, 23, 0.2))),
+        ("csr empty rows", Sparse(np.diag([1.0, 0.0, 2.0]))),
+        *[(f"codebook {bits} bits", Codebook(rng.standard_normal(2 ** bits),
+                                              rng.integers(0, 2 ** bits, (9, 14))))
+          for bits in (1, 2, 3, 4, 5, 8)],
+        ("codebook pruned 5 bits", Codebook(rng.standard_normal(32), rng.integers(0, 32, (11, 30)),
+                                            mask=rng.random((11, 30)) < 0.3)),
+        ("product csr", SparseProduct([sparse(12, 20, 0.3), sparse(20, 7, 0.4), sparse(7, 9, 0.5)],
+                                      lam=1.7)),
+        ("product butterfly", SparseProduct(hadamard, lam=0.25)),
+        ("sss", random_sss([3, 0, 4, 2], [2, 5, 0, 3], [2, 1, 0], [1, 3, 2])),
+        ("sss one stage", random_sss([4], [6], [], [])),
+    ]

@@ -66,3 +66,21 @@ def test_evolving_widths_smoke_json():
     assert shrink[-1]["params"] < 24_000  # the smoke start (4, 8, 16, 192) has ~24k
     assert grow[-1]["params"] > grow[0]["params"] and grow[-1]["fc1"] > 2
     assert [r["test_accuracy"] is None for r in rows] == [True, False, True, False]
+
+
+def test_kernels_benchmark_smoke_json(tmp_path):
+    out = _run(BENCHMARKS / "kernels.py", "--smoke", "--json", "--batch", "1", "4",
+               "--plot", tmp_path / "speed.png")
+    rows = [json.loads(line) for line in out.splitlines()]
+    methods = ["dense", "lowrank", "pruning", "codebook", "pruned codebook", "sparse product",
+               "sss", "dense", "butterflies", "butterflies as CSR"]
+    assert [r["method"] for r in rows] == [m for m in methods for _ in (1, 4)]
+    assert [r["batch"] for r in rows] == [1, 4] * len(methods)
+    for r in rows:
+        assert r["flop_ratio"] == r["dense_flops"] / r["flops"]
+        assert r["speedup"] == r["dense_c_best"] / r["structure_best"]
+        assert 0 < r["structure_best"] <= r["structure_median"]
+        assert r["goal"] in (("met", "MISS") if r["batch"] == 1 else ("-",))
+    hadamard = [r for r in rows if r["case"] == "Hadamard 64" and r["method"] != "dense"]
+    assert all(r["numbers"] == 2 * 64 * 6 and r["flop_ratio"] == 64 / 12 for r in hadamard)
+    assert (tmp_path / "speed.png").stat().st_size > 10_000

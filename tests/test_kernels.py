@@ -71,3 +71,53 @@ def test_bad_inputs_raise_clear_errors(backend, rng):
         kernels.dense_apply(np.ones((3, 4), dtype=np.int64), np.ones((2, 4), dtype=np.int64))
     with pytest.raises(ValueError, match="must share r"):
         kernels.lowrank_apply(np.ones((3, 2)), np.ones((3, 4)), np.ones((1, 4)))
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-4), (np.float64, 1e-12)])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_every_structure_kernel_matches_the_dense_product(backend, rng, every_structure, dtype,
+                                                          tol, batch):
+    for name, S in every_structure:
+        dense = S if isinstance(S, np.ndarray) else S.toarray()
+        X = rng.standard_normal((dense.shape[1], batch)).astype(dtype)
+        got = kernels.matmat(S, X)
+        assert got.dtype == dtype and got.shape == (dense.shape[0], batch), name
+        np.testing.assert_allclose(got, dense @ X, rtol=tol, atol=tol * 10, err_msg=name)
+
+
+def test_plans_take_the_fast_layouts_and_reuse_buffers(rng, every_structure):
+    from structlab.packing import PRODUCT_BUTTERFLY
+
+    structures = dict(every_structure)
+    plan = kernels.Plan(structures["product butterfly"], np.float32)
+    assert (plan.packed.arrays["desc"][:, 0] == PRODUCT_BUTTERFLY).all()
+    assert plan.packed.arrays["index"].size == 0  # butterflies need no indices
+    assert plan.packed.flops == structures["product butterfly"].nparams
+    X = rng.standard_normal((4, 32)).astype(np.float32)
+    out = np.empty((4, 32), np.float32)
+    assert plan(X, out=out) is out
+    np.testing.assert_allclose(out, X @ structures["product butterfly"].toarray().T, rtol=1e-4,
+                               atol=1e-5)
+    with pytest.raises(TypeError, match="X has dtype float64, the plan computes in float32"):
+        plan(X.astype(np.float64))
+    with pytest.raises(ValueError, match=r"out must be a C-contiguous float32 array of shape \(4, 32\)"):
+        plan(X, out=np.empty((4, 31), np.float32))
+    with pytest.raises(ValueError, match=r"X must have shape \(batch, 32\)"):
+        plan(X[:, :5])
+    with pytest.raises(TypeError, match="dtype must be float32 or float64"):
+        kernels.Plan(np.ones((2, 2), dtype=np.int64))
+
+
+def test_bit_packing_round_trips(rng):
+    from structlab.packing import pack_bits, unpack_bits
+
+    for bits in range(1, 9):
+        rows = [rng.integers(0, 2 ** bits, size) for size in (0, 1, 7, 13)]
+        packed, starts = pack_bits(rows, bits)
+        assert packed[-1] == 0 and len(packed) == starts[-1] + 1
+        for row, start in zip(rows, starts):
+            np.testing.assert_array_equal(unpack_bits(packed, start, len(row), bits), row)
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 4\) for 2 bits"):
+        pack_bits([[4]], 2)
+    with pytest.raises(ValueError, match="bits must be between 1 and 8"):
+        pack_bits([[1]], 9)

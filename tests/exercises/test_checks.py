@@ -38,6 +38,15 @@ def _causal_matvec_without_transition(B, A, C, outs, ins, x):
     return y
 
 
+def _csr_matvec_row_offsets_from_zero(indptr, indices, values, x):
+    """Reads each row's entries from 0 instead of indptr[i]."""
+    y = np.zeros(len(indptr) - 1)
+    for i in range(len(y)):
+        for p in range(indptr[i + 1] - indptr[i]):
+            y[i] += values[p] * x[indices[p]]
+    return y
+
+
 def test_every_registered_check_fails_on_the_stub(capsys):
     for name in exercises.names():
         assert not check(name, _stub)
@@ -92,6 +101,12 @@ def test_every_registered_check_fails_on_the_stub(capsys):
     ("orthogonal_direction", lambda W1: np.linalg.svd(W1)[2][0]),  # the *top* row direction
     ("energy_width", lambda s, keep: int(np.searchsorted(np.cumsum(s) / np.sum(s), keep) + 1)),
     ("energy_width", lambda s, keep: int(np.sum(np.cumsum(s**2) / np.sum(s**2) < keep))),
+    ("break_even_rank", lambda m, n: m * n // (m + n)),  # ties: equal cost is no gain
+    ("break_even_rank", lambda m, n: min(m, n) // 2),
+    ("csr_matvec", _csr_matvec_row_offsets_from_zero),
+    ("csr_matvec", lambda indptr, indices, values, x: np.zeros(len(indptr))),  # one row too many
+    ("csr_bytes", lambda m, nnz, value, index: nnz * (value + index)),  # forgot the row pointers
+    ("csr_bytes", lambda m, nnz, value, index: nnz * (value + 4) + (m + 1) * 4),  # 4-byte indices
 ])
 def test_checks_catch_plausible_mistakes(name, wrong, capsys):
     assert not check(name, wrong)

@@ -1,0 +1,267 @@
+"""Structures laid out as the flat arrays the C kernels read (chapter 7).
+
+Each ``pack_*`` function is pure: it turns a structure into a :class:`Packed`
+(the kernel's name, the arrays it reads in order, and its integer sizes). The
+same arrays feed the C kernel, the NumPy fallback and the layer description
+file of ``structlab export-layer``, so all three compute from one layout. The
+layouts are documented in the C sources (``native/*.c``).
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse
+
+from structlab.structures.base import Structure
+from structlab.structures.codebook import Codebook
+from structlab.structures.lowrank import LowRank
+from structlab.structures.sparse import CSRStructure
+from structlab.structures.sparse_product import SparseProduct
+from structlab.structures.sss import SSS
+
+PRODUCT_CSR, PRODUCT_BUTTERFLY = 0, 1  # as in native/structlab.h
+SSS_FIELDS = ("m", "n", "dl", "du", "row", "col", "D", "B", "A", "C", "Bt", "At", "Ct")
+
+
+@dataclass
+class Packed:
+    """What one kernel call needs besides the input.
+
+    Attributes
+    ----------
+    kind : str
+        ``dense``, ``lowrank``, ``csr``, ``codebook``, ``product`` or ``sss``.
+    shape : tuple of int
+        ``(m, n)`` of the matrix.
+    arrays : dict of str -> ndarray
+        C-contiguous arrays in the order the kernel takes them.
+    sizes : dict of str -> int
+        Integer arguments (bit width, number of factors, ...).
+    flops : int
+        Multiply-adds of one product with one vector.
+    """
+
+    kind: str
+    shape: tuple
+    arrays: dict
+    sizes: dict = field(default_factory=dict)
+    flops: int = 0
+
+    @property
+    def nbytes(self):
+        """Bytes the kernel reads for one vector: every packed array once."""
+        return sum(a.nbytes for a in self.arrays.values())
+
+
+def _values(a, dtype):
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def _index(a):
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def pack_dense(W, dtype):
+    W = _values(W, dtype)
+    return Packed("dense", W.shape, {"W": W}, flops=W.size)
+
+
+def pack_lowrank(S, dtype):
+    """``U`` transposed (the kernel's second pass runs over its columns), then ``V``."""
+    return Packed("lowrank", S.shape, {"Ut": _values(S.U.T, dtype), "V": _values(S.V, dtype)},
+                  {"r": S.rank}, flops=S.nparams)
+
+
+def pack_csr(S, dtype):
+    csr = scipy.sparse.csr_array(S)
+    csr.sort_indices()
+    return Packed("csr", csr.shape, {"indptr": _index(csr.indptr), "indices": _index(csr.indices),
+                                     "values": _values(csr.data, dtype)}, flops=csr.nnz)
+
+
+def pack_bits(rows, bits):
+    """Pack each row's small integers ``bits`` to an entry, every row from a fresh byte.
+
+    Returns ``packed`` (uint8, with one spare byte at the end, since the C
+    kernel reads an entry as 16 bits) and ``row_bytes`` (int64, where each
+    row starts, plus the end).
+
+    Examples
+    --------
+    >>> packed, starts = pack_bits([[1, 2, 3], [3]], bits=2)
+    >>> packed.tolist(), starts.tolist()
+    ([57, 3, 0], [0, 1, 2])
+    """
+    if not 1 <= bits <= 8:
+        raise ValueError(f"bits must be between 1 and 8, got {bits}")
+    weights = np.arange(bits)
+    chunks = []
+    for row in rows:
+        row = np.asarray(row, dtype=np.int64)
+        if row.size and (row.min() < 0 or row.max() >= 1 << bits):
+            raise ValueError(f"indices must lie in [0, {1 << bits}) for {bits} bits")
+        chunks.append(np.packbits(((row[:, None] >> weights) & 1).astype(np.uint8).ravel(),
+                                  bitorder="little"))
+    starts = np.concatenate([[0], np.cumsum([len(c) for c in chunks], dtype=np.int64)])
+    return np.concatenate([*chunks, np.zeros(1, np.uint8)]), starts
+
+
+def unpack_bits(packed, start, count, bits):
+    """The ``count`` integers packed ``bits`` to an entry from byte ``start`` (inverse of :func:`pack_bits`)."""
+    raw = np.unpackbits(packed[start:start + -(-count * bits // 8)], bitorder="little")
+    return raw[:count * bits].reshape(count, bits).astype(np.int64) @ (1 << np.arange(bits))
+
+
+def pack_codebook(S, dtype):
+    """A :class:`~structlab.structures.codebook.Codebook`: packed indices, table, CSR positions if pruned."""
+    dense = bool(S.mask.all())
+    rows = S.index if dense else [S.index[i, S.mask[i]] for i in range(S.shape[0])]
+    packed, row_bytes = pack_bits(rows, S.bits)
+    # zero-padded to 32 values: the AVX-512 kernel loads the table as two 16-float registers
+    table = np.zeros(max(32, len(S.centroids)), dtype)
+    table[:len(S.centroids)] = S.centroids
+    arrays = {"packed": packed, "row_bytes": row_bytes, "table": table}
+    if not dense:
+        arrays["indptr"] = _index(np.concatenate([[0], np.cumsum(S.mask.sum(axis=1))]))
+        arrays["indices"] = _index(np.nonzero(S.mask)[1])
+    return Packed("codebook", S.shape, arrays, {"bits": S.bits, "sparse": int(not dense)},
+                  flops=int(S.mask.sum()))
+
+
+def butterfly_stride(factor):
+    """The stride ``s`` if every row ``i`` of ``factor`` only uses columns ``i`` and ``i ^ s``, else None.
+
+    Such a factor (a radix-2 butterfly, as in the fast Hadamard and Fourier
+    transforms) needs no indices: the kernel knows where its two entries are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> butterfly_stride(np.kron(np.eye(2), [[1.0, 1.0], [1.0, -1.0]]))
+    1
+    >>> butterfly_stride(np.eye(4)[::-1]) is None
+    True
+    """
+    csr = scipy.sparse.csr_array(factor)
+    m, n = csr.shape
+    rows = np.repeat(np.arange(m), np.diff(csr.indptr))
+    other = csr.indices != rows
+    strides = np.unique(csr.indices[other] ^ rows[other])
+    if m != n or len(strides) != 1 or strides[0] & (strides[0] - 1) or m % (2 * strides[0]):
+        return None
+    return int(strides[0])
+
+
+def _butterfly_values(factor, stride):
+    """``d`` (coefficients of ``x[i]``) then ``o`` (of ``x[i ^ stride]``), zeros where absent."""
+    csr = scipy.sparse.csr_array(factor)
+    rows = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
+    values = np.zeros(2 * csr.shape[0], dtype=csr.dtype)
+    values[rows + csr.shape[0] * (csr.indices != rows)] = csr.data
+    return values
+
+
+def pack_product(S, dtype, butterflies=True):
+    """A :class:`~structlab.structures.sparse_product.SparseProduct`, factors in the order applied.
+
+    ``lam`` is folded into the first factor applied; factors that are radix-2
+    butterflies (:func:`butterfly_stride`) take the index-free path unless
+    ``butterflies`` is False.
+    """
+    desc, index, values = [], [np.zeros(0, np.int64)], [np.zeros(0, dtype)]
+    at_index = at_value = 0
+    for j, factor in enumerate(reversed(S.factors)):
+        factor = factor * S.lam if j == 0 else factor
+        stride = butterfly_stride(factor) if butterflies else None
+        if stride is None:
+            csr = pack_csr(factor, dtype).arrays
+            idx, vals, kind = (np.concatenate([csr["indptr"], csr["indices"]]), csr["values"],
+                               PRODUCT_CSR)
+        else:
+            idx, vals = np.zeros(0, np.int64), _values(_butterfly_values(factor, stride), dtype)
+            kind = PRODUCT_BUTTERFLY
+        desc.append([kind, *factor.shape, stride or 0, at_index, at_value])
+        index.append(idx)
+        values.append(vals)
+        at_index, at_value = at_index + len(idx), at_value + len(vals)
+    inner = max([f.shape[0] for f in S.factors[1:]], default=0)
+    return Packed("product", S.shape, {"desc": _index(desc), "index": _index(np.concatenate(index)),
+                                       "values": _values(np.concatenate(values), dtype)},
+                  {"factors": len(S.factors), "inner": inner}, flops=S.nparams)
+
+
+def pack_sss(S, dtype):
+    """An :class:`~structlab.structures.sss.SSS`: one row of ``SSS_FIELDS`` per stage, all numbers in one array.
+
+    Every block is stored by columns and the upper system's generators as the
+    backward pass applies them, transposed (see ``native/sss.c``).
+    """
+    K, lower, upper = len(S.row_sizes), S.lower, S.upper
+    rows, cols = np.cumsum(S.row_sizes) - S.row_sizes, np.cumsum(S.col_sizes) - S.col_sizes
+    blocks, desc, at = [], [], 0
+
+    def put(matrix):  # by columns: the kernel's products are axpy updates
+        nonlocal at
+        blocks.append(np.asarray(matrix).ravel(order="F"))
+        at += blocks[-1].size
+        return at - blocks[-1].size
+
+    for k in range(K):
+        inner = k + 1 < K
+        row = dict(m=S.row_sizes[k], n=S.col_sizes[k], dl=lower.dims[k] if inner else 0,
+                   du=upper.dims[k] if inner else 0, row=rows[k], col=cols[k], D=put(S.D[k]))
+        if inner:
+            row.update(B=put(lower.B[k]), A=put(lower.A[k]), C=put(lower.C[k]),
+                       Bt=put(upper.B[k].T), Ct=put(upper.C[k].T),
+                       At=put(upper.A[k + 1].T) if k + 2 < K else 0)
+        desc.append([int(row.get(name, 0)) for name in SSS_FIELDS])
+    states = [*lower.dims, *upper.dims, 0]
+    return Packed("sss", S.shape, {"desc": _index(desc),
+                                   "values": _values(np.concatenate(blocks), dtype)},
+                  {"stages": K, "max_state": int(max(states))}, flops=S.nparams)
+
+
+def pack(S, dtype=None, butterflies=True):
+    """Lay out ``S`` (a structure, a dense array or a SciPy sparse matrix) for the kernels.
+
+    Parameters
+    ----------
+    S : Structure, ndarray or scipy.sparse matrix
+    dtype : float32 or float64, optional
+        Default: ``S``'s own dtype.
+    butterflies : bool
+        Let a sparse product's butterfly factors take the index-free path
+        (False: every factor as CSR, to measure what the special path buys).
+
+    Returns
+    -------
+    Packed
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from structlab.structures.lowrank import LowRank
+    >>> p = pack(LowRank(np.ones((4, 1)), np.ones((1, 3))), np.float32)
+    >>> p.kind, p.shape, p.flops, p.nbytes
+    ('lowrank', (4, 3), 7, 28)
+    """
+    dtype = np.dtype(getattr(S, "dtype", np.float64) if dtype is None else dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    if isinstance(S, Codebook):  # before CSRStructure, its base
+        return pack_codebook(S, dtype)
+    if isinstance(S, CSRStructure):
+        return pack_csr(S.csr, dtype)
+    if scipy.sparse.issparse(S):
+        return pack_csr(S, dtype)
+    if isinstance(S, SparseProduct):
+        return pack_product(S, dtype, butterflies)
+    for kind, packer in [(LowRank, pack_lowrank), (SSS, pack_sss)]:
+        if isinstance(S, kind):
+            return packer(S, dtype)
+    if isinstance(S, Structure):
+        raise TypeError(f"no kernel for {type(S).__name__}")
+    W = np.asarray(S)
+    if W.ndim != 2:
+        raise ValueError(f"S must be a structure or a 2-D matrix, got shape {W.shape}")
+    return pack_dense(W, dtype)
