@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 from structlab.approx.budget import METHODS
 
@@ -26,7 +27,9 @@ def _data(args):
 def _course(args):
     from structlab.course import render_course
 
-    pages = render_course(args.out, smoke=args.smoke)
+    pages = render_course(args.out, smoke=args.smoke, seed=args.seed)
+    for path, seconds in pages:
+        print(f"{path.stem:<20} {seconds:7.1f} s")
     print(f"wrote {len(pages)} notebooks as HTML; open {args.out}/index.html")
 
 
@@ -58,8 +61,9 @@ def _export_layer(args):
 
     S = structure(matrix(args.matrix, args.seed), args.method, args.share, args.seed)
     export_layer(S, args.out, np.dtype(args.dtype), butterflies=not args.no_butterflies)
-    print(f"wrote {args.out}: {args.method} {args.matrix}, {getattr(S, 'nparams', np.size(S)):,} "
-          f"numbers; time it with `make -C native bench LAYER={args.out}`")
+    path = Path(args.out).resolve()  # make -C changes directory first
+    print(f"wrote {path}: {args.method} {args.matrix}, {getattr(S, 'nparams', np.size(S)):,} "
+          f"numbers; time it with `make -C native bench LAYER={path}`")
 
 
 def main(argv=None):
@@ -71,6 +75,7 @@ def main(argv=None):
     course = commands.add_parser("course", help="execute every notebook, write HTML")
     course.add_argument("--out", default="build/course", help="output folder (default: %(default)s)")
     course.add_argument("--smoke", action="store_true", help="small sizes, as in CI")
+    course.add_argument("--seed", type=int, help="run every notebook with this SEED instead")
     course.set_defaults(run=_course)
     student = commands.add_parser("student", help="write student notebooks (solutions stubbed)")
     student.add_argument("--out", default="build/student", help="output folder (default: %(default)s)")

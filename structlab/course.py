@@ -28,8 +28,29 @@ def read_notebook(source):
     return jupytext.reads(source, fmt="py:percent")
 
 
+def with_parameters(notebook, **values):
+    """``notebook`` with a cell setting ``values`` inserted after its ``parameters`` cell.
+
+    As papermill does: the chapter's defaults stay visible, the override
+    follows them (e.g. ``SEED=1`` to run a chapter with a second seed).
+    """
+    import nbformat
+
+    tagged = [i for i, cell in enumerate(notebook.cells)
+              if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    if not tagged:
+        raise ValueError("the notebook has no cell tagged 'parameters'")
+    lines = "\n".join(f"{name} = {value!r}" for name, value in values.items())
+    cell = nbformat.v4.new_code_cell(lines, metadata={"tags": ["injected-parameters"]})
+    notebook.cells.insert(tagged[0] + 1, cell)
+    return notebook
+
+
 def execute(notebook, cwd=NOTEBOOKS, timeout=900, allow_errors=False):
-    """Run every cell of ``notebook`` in a fresh kernel (in place) and return it."""
+    """Run every cell of ``notebook`` in a fresh kernel (in place) and return it.
+
+    A fresh kernel and every cell in order: what *Restart and run all* does.
+    """
     from nbclient import NotebookClient
 
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
@@ -38,14 +59,29 @@ def execute(notebook, cwd=NOTEBOOKS, timeout=900, allow_errors=False):
     return notebook
 
 
-def render_course(out_dir, smoke=False, folder=NOTEBOOKS):
+def _title(notebook):
+    """The first markdown heading of a notebook, without the hashes."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return ""
+
+
+def render_course(out_dir, smoke=False, folder=NOTEBOOKS, seed=None):
     """Execute every chapter and write ``NN_name.ipynb`` and ``.html`` plus ``index.html``.
+
+    The index lists each chapter's title and how long it took to run.
 
     Returns
     -------
-    list of Path
-        The HTML pages written, in course order.
+    list of (Path, float)
+        The HTML pages written, in course order, with the seconds each notebook took.
     """
+    import html
+    import time
+
     import nbformat
     from nbconvert import HTMLExporter
     from tqdm.auto import tqdm
@@ -54,22 +90,31 @@ def render_course(out_dir, smoke=False, folder=NOTEBOOKS):
     out_dir.mkdir(parents=True, exist_ok=True)
     previous = os.environ.get("STRUCTLAB_SMOKE")
     os.environ["STRUCTLAB_SMOKE"] = "1" if smoke else "0"
-    pages = []
+    pages, items = [], []
     try:
         for source in tqdm(notebook_sources(folder), desc="notebooks", unit="nb"):
-            notebook = execute(read_notebook(source), cwd=source.parent)
+            notebook = read_notebook(source)
+            if seed is not None:
+                notebook = with_parameters(notebook, SEED=seed)
+            start = time.perf_counter()
+            execute(notebook, cwd=source.parent)
+            seconds = time.perf_counter() - start
             nbformat.write(notebook, out_dir / f"{source.stem}.ipynb")
-            html, _ = HTMLExporter().from_notebook_node(notebook)
-            pages.append(out_dir / f"{source.stem}.html")
-            pages[-1].write_text(html, encoding="utf-8")
+            page, _ = HTMLExporter().from_notebook_node(notebook)
+            path = out_dir / f"{source.stem}.html"
+            path.write_text(page, encoding="utf-8")
+            pages.append((path, seconds))
+            items.append(f'<li><a href="{path.name}">{html.escape(_title(notebook))}</a> '
+                         f"<small>({source.stem}, {seconds:.0f} s)</small></li>")
     finally:
         if previous is None:
             os.environ.pop("STRUCTLAB_SMOKE")
         else:
             os.environ["STRUCTLAB_SMOKE"] = previous
-    links = "\n".join(f'<li><a href="{p.name}">{p.stem}</a></li>' for p in pages)
     mode = "smoke (small sizes)" if smoke else "full"
     (out_dir / "index.html").write_text(
-        f"<!doctype html><title>structlab course</title><h1>structlab course</h1>"
-        f"<p>Executed in {mode} mode.</p><ol>{links}</ol>\n", encoding="utf-8")
+        f"<!doctype html><meta charset=\"utf-8\"><title>structlab course</title>"
+        f"<h1>structlab course</h1><p>Executed in {mode} mode"
+        f"{'' if seed is None else f', seed {seed}'}; run times on this machine.</p>"
+        f"<ol start=\"0\">{''.join(items)}</ol>\n", encoding="utf-8")
     return pages

@@ -50,10 +50,11 @@ def structure(W, method, share=0.1, seed=0, n_iter=20):
     if method == "dense":
         return W
     if method == "butterflies":
-        S = hadamard_butterflies(len(W))
-        if not np.array_equal(S.toarray(), W):
-            raise ValueError("butterflies are exact for a Hadamard matrix only")
-        return S
+        n = len(W)
+        if W.shape != (n, n) or n < 2 or n & (n - 1) or not np.array_equal(
+                hadamard_butterflies(n).toarray(), W):
+            raise ValueError("butterflies are exact for a Hadamard matrix only (--matrix hadamard)")
+        return hadamard_butterflies(n)
     return approximate(W, method, share, n_iter=n_iter, seed=seed)
 
 

@@ -205,7 +205,7 @@ class Plan:
 
     Packing (a Python loop over rows or factors) happens here, outside any
     timing; calling the plan only checks ``X`` and runs the kernel. Work
-    buffers are allocated on the first call of each batch size.
+    buffers are allocated once per batch size and reused.
 
     Parameters
     ----------
@@ -245,9 +245,12 @@ class Plan:
             raise TypeError(f"X has dtype {X.dtype}, the plan computes in {self.dtype}")
         if out is None:
             out = np.empty((X.shape[0], m), self.dtype)
-        elif out.shape != (X.shape[0], m) or out.dtype != self.dtype or not out.flags.c_contiguous:
-            raise ValueError(f"out must be a C-contiguous {self.dtype} array of shape "
+        elif (out.shape != (X.shape[0], m) or out.dtype != self.dtype
+              or not out.flags.c_contiguous or not out.flags.writeable):
+            raise ValueError(f"out must be a writeable C-contiguous {self.dtype} array of shape "
                              f"{(X.shape[0], m)}")
+        if np.may_share_memory(X, out):
+            raise ValueError("out must not overlap X: the kernel reads X while writing out")
         return np.ascontiguousarray(X), out
 
     def bind(self, X, out=None):
@@ -262,7 +265,9 @@ class Plan:
                 out[...] = _fallback(self.packed, X)
                 return out
             return fallback
-        work = self._work.setdefault(X.shape[0], _work_buffers(self.packed, X.shape[0], self.dtype))
+        if X.shape[0] not in self._work:
+            self._work[X.shape[0]] = _work_buffers(self.packed, X.shape[0], self.dtype)
+        work = self._work[X.shape[0]]
         kernel, args = _native_call(self.packed, X, out, work)
 
         def run():
@@ -281,6 +286,8 @@ def apply(S, X):
     Packs ``S`` on every call: to time or loop, make a :class:`Plan` once.
     """
     X = np.asarray(X)
+    if X.dtype not in _DTYPES:
+        raise TypeError(f"X must be float32 or float64 (the plan computes in X's dtype), got {X.dtype}")
     return Plan(S, X.dtype)(X)
 
 

@@ -307,3 +307,31 @@ def time_vs_numbers(point, *, ax=None):
     ax.set(xscale="log", yscale="log", xlabel="stored numbers", ylabel="µs per product (best)")
     ax.legend(fontsize=8)
     return fig
+
+
+def pareto(rows, *, size="bytes", score="score", time="us", ax=None, title=None):
+    """Score against size, one colour per method, the marker's area growing with the time.
+
+    ``rows`` are dicts with ``method``, ``size``, ``score`` and ``time``
+    keys; the grey staircase joins the points no other point beats (smaller
+    and better).
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+    else:
+        fig = ax.figure
+    times = np.array([r[time] for r in rows], dtype=float)
+    area = 20 + 200 * (np.log(times) - np.log(times.min())) / max(np.ptp(np.log(times)), 1e-9)
+    for i, method in enumerate(dict.fromkeys(r["method"] for r in rows)):
+        keep = [j for j, r in enumerate(rows) if r["method"] == method]
+        ax.scatter([rows[j][size] for j in keep], [rows[j][score] for j in keep], s=area[keep],
+                   color=f"C{i}", alpha=0.7, label=method)
+    front, best = [], -np.inf
+    for r in sorted(rows, key=lambda r: (r[size], -r[score])):
+        if r[score] > best:
+            front.append((r[size], r[score]))
+            best = r[score]
+    ax.step(*zip(*front), where="post", color="gray", lw=0.8, label="Pareto front")
+    ax.set(xscale="log", xlabel=size, ylabel=score, title=title)
+    ax.legend(fontsize=7, loc="lower right", title=f"area: {time} (log)", title_fontsize=7)
+    return fig

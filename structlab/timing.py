@@ -126,6 +126,8 @@ def compare(S, batch=1, dtype=np.float32, seed=0, butterflies=True, **measure_kw
     from structlab.kernels import Plan
 
     plan = Plan(S, dtype, butterflies)
+    if plan.packed.flops == 0:
+        raise ValueError("S stores no numbers: there is no product to time")
     m, n = plan.shape
     dense = Plan(S if isinstance(S, np.ndarray) else S.toarray(), dtype)
     X = np.random.default_rng(seed).standard_normal((batch, n)).astype(dtype)

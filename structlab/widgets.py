@@ -352,10 +352,14 @@ def timing_point(W, method, share, batch=1):
 
 
 def timing_explorer(W, methods=("lowrank", "pruning", "sss", "sparse product"), share=0.1):
-    """A method menu and a share slider: measured time against the number of stored numbers."""
+    """A method menu and a share slider: measured time against the number of stored numbers.
+
+    For methods whose size follows the share (not ``codebook``, whose size
+    follows its bits).
+    """
     controls = {
         "method": widgets.Dropdown(options=list(methods), value=methods[0], description="method"),
-        "share": widgets.FloatLogSlider(value=share, base=10, min=-2.5, max=0, step=0.125,
+        "share": widgets.FloatLogSlider(value=share, base=10, min=-2, max=0, step=0.125,
                                         description="share", readout_format=".3f",
                                         continuous_update=False),
     }

@@ -59,11 +59,17 @@ def every_structure(rng, random_sss):
         ("lowrank", LowRank(rng.standard_normal((17, 3)), rng.standard_normal((3, 11)))),
         ("csr", Sparse(sparse(19, 23, 0.2))),
         ("csr empty rows", Sparse(np.diag([1.0, 0.0, 2.0]))),
+        ("csr long rows", Sparse(sparse(7, 50, 0.8))),  # >= 16 per row: the SIMD gather loop
         *[(f"codebook {bits} bits", Codebook(rng.standard_normal(2 ** bits),
                                               rng.integers(0, 2 ** bits, (9, 14))))
           for bits in (1, 2, 3, 4, 5, 8)],
         ("codebook pruned 5 bits", Codebook(rng.standard_normal(32), rng.integers(0, 32, (11, 30)),
                                             mask=rng.random((11, 30)) < 0.3)),
+        # rows of 16 entries and more: the vector (AVX-512 lookup) loops, dense and pruned
+        *[(f"codebook long rows {bits} bits", Codebook(rng.standard_normal(2 ** bits),
+                                                       rng.integers(0, 2 ** bits, (5, 45)),
+                                                       mask=rng.random((5, 45)) < density))
+          for bits in (2, 5, 6) for density in (1.0, 0.7)],
         ("product csr", SparseProduct([sparse(12, 20, 0.3), sparse(20, 7, 0.4), sparse(7, 9, 0.5)],
                                       lam=1.7)),
         ("product butterfly", SparseProduct(hadamard, lam=0.25)),

@@ -100,12 +100,38 @@ def test_plans_take_the_fast_layouts_and_reuse_buffers(rng, every_structure):
                                atol=1e-5)
     with pytest.raises(TypeError, match="X has dtype float64, the plan computes in float32"):
         plan(X.astype(np.float64))
-    with pytest.raises(ValueError, match=r"out must be a C-contiguous float32 array of shape \(4, 32\)"):
+    with pytest.raises(ValueError, match=r"out must be a writeable C-contiguous float32 array of shape \(4, 32\)"):
         plan(X, out=np.empty((4, 31), np.float32))
     with pytest.raises(ValueError, match=r"X must have shape \(batch, 32\)"):
         plan(X[:, :5])
     with pytest.raises(TypeError, match="dtype must be float32 or float64"):
         kernels.Plan(np.ones((2, 2), dtype=np.int64))
+    read_only = np.empty((4, 32), np.float32)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="out must be a writeable"):
+        plan(X, out=read_only)
+    square = np.ones((2, 2), np.float32)
+    with pytest.raises(ValueError, match="out must not overlap X"):
+        kernels.Plan(np.eye(2, dtype=np.float32))(square, out=square)
+    with pytest.raises(TypeError, match="X must be float32 or float64"):
+        kernels.matmat(np.eye(2), np.arange(2))
+    assert plan._work[4] is not None and len(plan._work) == 1
+    work = plan._work[4]
+    plan(X)
+    assert plan._work[4] is work  # buffers are reused, not reallocated
+
+
+def test_butterfly_factors_with_duplicate_entries_add_up(backend):
+    import scipy.sparse
+
+    from structlab.structures.sparse_product import SparseProduct
+
+    # position (0, 1) given twice: 5 + 1; a CSR built from raw arrays keeps duplicates
+    factor = scipy.sparse.csr_array((np.array([3.0, 5.0, 1.0, 7.0, 11.0]),
+                                     np.array([0, 1, 1, 0, 1]), np.array([0, 3, 5])), shape=(2, 2))
+    S = SparseProduct([factor])
+    X = np.array([[1.0, 1.0]])
+    np.testing.assert_allclose(kernels.Plan(S)(X), X @ np.array([[3.0, 6.0], [7.0, 11.0]]).T)
 
 
 def test_bit_packing_round_trips(rng):

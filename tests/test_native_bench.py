@@ -51,3 +51,9 @@ def test_the_c_program_rejects_bad_files(bench_program, tmp_path):
     assert run.returncode == 1 and "truncated array dense" in run.stderr
     run = subprocess.run([str(bench_program)], capture_output=True, text=True)
     assert run.returncode == 2 and "usage" in run.stderr
+    export_layer(np.eye(3), bad)
+    data = bad.read_bytes()
+    at = data.index(b"array dense")
+    bad.write_bytes(data[:at] + data[at:].replace(np.float32(1).tobytes(), np.float32(2).tobytes(), 1))
+    run = subprocess.run([str(bench_program), str(bad)], capture_output=True, text=True)
+    assert run.returncode == 1 and "results differ" in run.stderr

@@ -47,9 +47,10 @@ def test_write_student_editions(tmp_path):
     import nbformat
 
     written = write_student_editions(tmp_path)
-    assert [p.name for p in written][0] == "01_svd_wine_mlp.ipynb"
+    assert [p.name for p in written][:2] == ["00_welcome.ipynb", "01_svd_wine_mlp.ipynb"]
     for path in written:
         text = path.read_text()
-        assert "BEGIN SOLUTION" not in text and "YOUR CODE HERE" in text
+        assert "BEGIN SOLUTION" not in text
+        assert ("YOUR CODE HERE" in text) == (path.name != "00_welcome.ipynb")  # no exercises
         notebook = nbformat.read(path, as_version=4)
         assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")

@@ -4,8 +4,9 @@
  *
  * LAYER_FILE is written by `structlab export-layer` (format below).  The
  * program runs the structure's kernel and the dense kernel (the same C code
- * the Python package uses) on the same random batch, checks that they agree,
- * and prints the best and median time per product of each.
+ * the Python package uses) on the same random batch, prints the best and
+ * median time per product of each, and exits with status 1 when the two
+ * results differ by more than rounding (relative 1e-3 in f32, 1e-9 in f64).
  *
  * Layer file: text lines, each array's raw little-endian bytes right after
  * its line.
@@ -131,30 +132,38 @@ static int compare_doubles(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Best and median seconds per call; each sample loops enough calls for 2 ms. */
+/* Best and median seconds per call; each sample loops enough calls for 2 ms.
+ * The loop variables carry a timing_ prefix so that they cannot capture a
+ * name used inside CALL (such as a rank r). */
 #define TIME_CALLS(CALL, repeats, best, median)                                \
     do {                                                                       \
-        long number = 1;                                                       \
-        double samples[256], start;                                            \
-        for (int w = 0; w < 3; ++w) { CALL; }                                  \
+        long timing_number = 1;                                                \
+        double timing_samples[256], timing_start;                              \
+        for (int timing_warm = 0; timing_warm < 3; ++timing_warm) { CALL; }   \
         for (;;) {                                                             \
-            start = now();                                                     \
-            for (long c = 0; c < number; ++c) { CALL; }                        \
-            if (now() - start >= 2e-3 || number >= (1L << 20)) break;          \
-            number *= 2;                                                       \
+            timing_start = now();                                              \
+            for (long timing_call = 0; timing_call < timing_number;           \
+                 ++timing_call) { CALL; }                                      \
+            if (now() - timing_start >= 2e-3 || timing_number >= (1L << 20))  \
+                break;                                                         \
+            timing_number *= 2;                                                \
         }                                                                      \
-        for (int r = 0; r < repeats; ++r) {                                    \
-            start = now();                                                     \
-            for (long c = 0; c < number; ++c) { CALL; }                        \
-            samples[r] = (now() - start) / number;                             \
+        for (int timing_repeat = 0; timing_repeat < (repeats);                \
+             ++timing_repeat) {                                                \
+            timing_start = now();                                              \
+            for (long timing_call = 0; timing_call < timing_number;           \
+                 ++timing_call) { CALL; }                                      \
+            timing_samples[timing_repeat] =                                    \
+                (now() - timing_start) / timing_number;                        \
         }                                                                      \
-        qsort(samples, repeats, sizeof *samples, compare_doubles);             \
-        best = samples[0];                                                     \
-        median = samples[repeats / 2];                                         \
+        qsort(timing_samples, (repeats), sizeof *timing_samples,               \
+              compare_doubles);                                                \
+        best = timing_samples[0];                                              \
+        median = timing_samples[(repeats) / 2];                                \
     } while (0)
 
 #define DEFINE_RUN(T, SUFFIX)                                                  \
-    static void run_##SUFFIX(const Layer *L, int64_t batch, int repeats)       \
+    static double run_##SUFFIX(const Layer *L, int64_t batch, int repeats)     \
     {                                                                          \
         const int64_t m = L->m, n = L->n;                                      \
         T *X = malloc(sizeof(T) * batch * n), *Y = malloc(sizeof(T) * batch * m); \
@@ -177,36 +186,49 @@ static int compare_doubles(const void *a, const void *b)
             int64_t states = 2 * size(L, "max_state");                         \
             work = malloc(sizeof(T) * (states ? states : 1));                  \
         }                                                                      \
-        int sparse = !strcmp(L->kind, "codebook") && size(L, "sparse");        \
-        const int64_t *indptr = sparse ? array(L, "indptr") : 0;               \
-        const int64_t *indices = sparse ? array(L, "indices") : 0;             \
-        if (!strcmp(L->kind, "dense"))                                         \
-            TIME_CALLS(dense_apply_##SUFFIX(array(L, "W"), m, n, X, batch, Y), \
+        /* every pointer and size looked up before the clock, as for dense */ \
+        if (!strcmp(L->kind, "dense")) {                                       \
+            const T *D = array(L, "W");                                        \
+            TIME_CALLS(dense_apply_##SUFFIX(D, m, n, X, batch, Y), repeats,    \
+                       best, median);                                          \
+        } else if (!strcmp(L->kind, "lowrank")) {                              \
+            const T *Ut = array(L, "Ut"), *V = array(L, "V");                  \
+            const int64_t r = size(L, "r");                                    \
+            TIME_CALLS(lowrank_apply_##SUFFIX(Ut, V, m, r, n, X, batch, Y,     \
+                                              work), repeats, best, median);   \
+        } else if (!strcmp(L->kind, "csr")) {                                  \
+            const int64_t *indptr = array(L, "indptr");                        \
+            const int64_t *indices = array(L, "indices");                      \
+            const T *values = array(L, "values");                              \
+            TIME_CALLS(csr_apply_##SUFFIX(indptr, indices, values, m, n, X,    \
+                                          batch, Y), repeats, best, median);   \
+        } else if (!strcmp(L->kind, "codebook")) {                             \
+            const int sparse = size(L, "sparse") != 0;                         \
+            const uint8_t *packed = array(L, "packed");                        \
+            const int64_t *row_bytes = array(L, "row_bytes");                  \
+            const int64_t bits = size(L, "bits");                              \
+            const T *table = array(L, "table");                                \
+            const int64_t *indptr = sparse ? array(L, "indptr") : 0;           \
+            const int64_t *indices = sparse ? array(L, "indices") : 0;         \
+            TIME_CALLS(codebook_apply_##SUFFIX(packed, row_bytes, bits, table, \
+                       indptr, indices, m, n, X, batch, Y, work),              \
                        repeats, best, median);                                 \
-        else if (!strcmp(L->kind, "lowrank"))                                  \
-            TIME_CALLS(lowrank_apply_##SUFFIX(array(L, "Ut"), array(L, "V"), m, \
-                       size(L, "r"), n, X, batch, Y, work),                    \
-                       repeats, best, median);                                 \
-        else if (!strcmp(L->kind, "csr"))                                      \
-            TIME_CALLS(csr_apply_##SUFFIX(array(L, "indptr"),                  \
-                       array(L, "indices"), array(L, "values"), m, n, X,       \
-                       batch, Y), repeats, best, median);                      \
-        else if (!strcmp(L->kind, "codebook"))                                 \
-            TIME_CALLS(codebook_apply_##SUFFIX(array(L, "packed"),             \
-                       array(L, "row_bytes"), size(L, "bits"),                 \
-                       array(L, "table"), indptr, indices, m, n, X, batch, Y,  \
-                       work), repeats, best, median);                          \
-        else if (!strcmp(L->kind, "product"))                                  \
-            TIME_CALLS(product_apply_##SUFFIX(size(L, "factors"),              \
-                       array(L, "desc"), array(L, "index"),                    \
-                       array(L, "values"), X, batch, Y, work, work_b),         \
-                       repeats, best, median);                                 \
-        else if (!strcmp(L->kind, "sss"))                                      \
-            TIME_CALLS(sss_apply_##SUFFIX(size(L, "stages"), array(L, "desc"), \
-                       array(L, "values"), m, n, X, batch, Y, work,            \
-                       size(L, "max_state")), repeats, best, median);          \
-        else                                                                   \
+        } else if (!strcmp(L->kind, "product")) {                              \
+            const int64_t factors = size(L, "factors");                        \
+            const int64_t *desc = array(L, "desc"), *index = array(L, "index"); \
+            const T *values = array(L, "values");                              \
+            TIME_CALLS(product_apply_##SUFFIX(factors, desc, index, values, X, \
+                       batch, Y, work, work_b), repeats, best, median);        \
+        } else if (!strcmp(L->kind, "sss")) {                                  \
+            const int64_t stages = size(L, "stages");                          \
+            const int64_t max_state = size(L, "max_state");                    \
+            const int64_t *desc = array(L, "desc");                            \
+            const T *values = array(L, "values");                              \
+            TIME_CALLS(sss_apply_##SUFFIX(stages, desc, values, m, n, X, batch, \
+                       Y, work, max_state), repeats, best, median);            \
+        } else {                                                               \
             fail("unknown kind ", L->kind);                                    \
+        }                                                                      \
         TIME_CALLS(dense_apply_##SUFFIX(W, m, n, X, batch, Yd), repeats,       \
                    dense_best, dense_median);                                  \
         for (int64_t i = 0; i < batch * m; ++i) {                              \
@@ -220,6 +242,7 @@ static int compare_doubles(const void *a, const void *b)
                dense_median * 1e6, best * 1e6, median * 1e6,                   \
                dense_best / best, scale > 0 ? diff / scale : diff);           \
         free(X); free(Y); free(Yd); free(work); free(work_b);                  \
+        return scale > 0 ? diff / scale : diff;                                \
     }
 
 DEFINE_RUN(float, f32)
@@ -236,8 +259,14 @@ int main(int argc, char **argv)
     int repeats = argc > 3 ? atoi(argv[3]) : 15;
     if (batch < 1 || repeats < 1 || repeats > 256) fail("need BATCH >= 1 and 1 <= REPEATS <= 256", 0);
     read_layer(argv[1], &layer);
-    if (!strcmp(layer.dtype, "f32")) run_f32(&layer, batch, repeats);
-    else if (!strcmp(layer.dtype, "f64")) run_f64(&layer, batch, repeats);
+    double difference, tolerance;
+    if (!strcmp(layer.dtype, "f32")) difference = run_f32(&layer, batch, repeats), tolerance = 1e-3;
+    else if (!strcmp(layer.dtype, "f64")) difference = run_f64(&layer, batch, repeats), tolerance = 1e-9;
     else fail("dtype must be f32 or f64, got ", layer.dtype);
+    if (!(difference <= tolerance)) {
+        fprintf(stderr, "bench: the structured and dense results differ (%.1e relative)\n",
+                difference);
+        return 1;
+    }
     return 0;
 }

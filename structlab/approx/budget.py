@@ -45,7 +45,8 @@ def approximate(W, method, share=0.1, *, bits=None, n_iter=20, seed=0):
     method : str
         One of :data:`METHODS`:
 
-        * ``lowrank``: truncated SVD with at most ``share * m * n`` numbers;
+        * ``lowrank``: truncated SVD with at most ``share * m * n`` numbers
+          (at least rank 1, ``m + n`` numbers);
         * ``pruning``: the largest ``share`` of the entries by magnitude (CSR);
         * ``codebook``: every entry shared among ``2**bits`` values (k-means,
           linear init; ``bits`` default 4; ``share`` unused: the indices

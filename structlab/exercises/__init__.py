@@ -91,4 +91,4 @@ def _log(name, passed, message):
 
 # Chapters register their checks on import.
 from structlab.exercises import (  # noqa: E402,F401
-    palm4msa, pruning, quantization, sss, svd_wine, timing, widths)
+    capstone, palm4msa, pruning, quantization, sss, svd_wine, timing, widths)

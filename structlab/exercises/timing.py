@@ -48,4 +48,8 @@ def _csr_bytes(func):
             f"{m} rows, {nnz} stored entries, {np.dtype(dtype).itemsize}-byte values: you said "
             f"{got} bytes, the kernel reads {packed.nbytes}. Count the values, one 8-byte column "
             "index per value, and the m + 1 row pointers")
-    return "the bytes the C kernel reads, on 3 matrices"
+    got = func(10, 50, 4, 4)  # a kernel with 4-byte indices
+    assert got == 50 * 8 + 11 * 4, (
+        f"10 rows, 50 entries, 4-byte values and 4-byte indices: you said {got}, expected "
+        f"{50 * 8 + 11 * 4}. Use index_bytes for the column indices and the row pointers")
+    return "the bytes the C kernel reads, on 3 matrices, and with 4-byte indices"

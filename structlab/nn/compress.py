@@ -370,3 +370,120 @@ def iterative_prune(model, sparsity, X, y, *, steps=(0.5, 0.75, 0.9, 1.0), epoch
                         "kept": {name: float(layer_mask(getattr(model, name)).mean())
                                  for name in sparsity}})
     return model, records
+
+
+class StructuredLinear(nn.Module):
+    """``structure @ x + bias``, computed by the structure's own torch layer.
+
+    Keeps ``structure`` (a :class:`~structlab.structures.base.Structure`) so
+    its C kernel can be timed or exported; the bias stays dense.
+    """
+
+    def __init__(self, structure, bias=None, dtype=torch.float32):
+        super().__init__()
+        self.structure = structure
+        self.inner = structure.to_torch().to(dtype)
+        self.bias = None if bias is None else nn.Parameter(torch.as_tensor(bias, dtype=dtype))
+
+    def forward(self, x):
+        y = self.inner(x)
+        return y if self.bias is None else y + self.bias
+
+
+def _set_submodule(model, name, module):
+    parent, _, child = name.rpartition(".")
+    setattr(model.get_submodule(parent), child, module)
+
+
+def _predictions(model, X):
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model(X[i:i + 4096]).argmax(dim=1) for i in range(0, len(X), 4096)])
+
+
+def compress(model, method, budget=0.1, *, layers=None, data=None, timing=True, bits=None,
+             seed=0):
+    """A copy of ``model`` whose linear layers are replaced by ``method`` structures, and a report.
+
+    Every chosen ``nn.Linear`` is approximated by
+    :func:`structlab.approx.budget.approximate` (low rank, pruning, codebook,
+    pruned codebook, sparse product or SSS) with about ``budget`` of its
+    numbers and becomes a :class:`StructuredLinear`; the input model is not
+    touched.
+
+    Parameters
+    ----------
+    model : nn.Module
+    method : str
+        One of :data:`structlab.approx.budget.METHODS`.
+    budget : float in (0, 1]
+        Share of each layer's weights to keep (a ``codebook`` keeps them all
+        at ``bits`` bits instead).
+    layers : list of str, optional
+        Dotted names of the ``nn.Linear`` layers to compress; default all.
+    data : tuple (X, y), optional
+        Inputs (and labels, or None) on which to score both models: accuracy
+        when labels are given, and top-1 agreement with ``model`` always.
+    timing : bool
+        Time each compressed layer's C kernel against the dense one (one
+        thread, batch 1; :func:`structlab.timing.compare`).
+    bits, seed
+        Passed to :func:`~structlab.approx.budget.approximate`.
+
+    Returns
+    -------
+    new_model : nn.Module
+    report : dict
+        ``layers``: one dict per layer (``layer``, ``numbers``,
+        ``dense_numbers``, ``bytes`` the float32 kernel reads — packed indices
+        included —, ``dense_bytes``, ``weight_error``, and with ``timing``
+        ``us`` / ``dense_us`` per product); totals ``numbers``,
+        ``dense_numbers``, ``bytes``, ``dense_bytes``; and with ``data``
+        ``accuracy``, ``dense_accuracy`` and ``agreement``.
+
+    Examples
+    --------
+    >>> from structlab.nn.models import lenet_300_100
+    >>> new, report = compress(lenet_300_100(), "lowrank", 0.1, timing=False)
+    >>> [row["layer"] for row in report["layers"]], report["numbers"] < report["dense_numbers"] / 5
+    (['fc1', 'fc2', 'fc3'], True)
+    """
+    from structlab.approx.budget import approximate
+    from structlab.approx.report import relative_error
+    from structlab.kernels import Plan
+    from structlab.timing import compare
+
+    linear = {name: m for name, m in model.named_modules() if isinstance(m, nn.Linear)}
+    layers = list(linear) if layers is None else list(layers)
+    unknown = [name for name in layers if name not in linear]
+    if unknown:
+        raise ValueError(f"layers {unknown} are not nn.Linear layers of the model; those are "
+                         f"{list(linear)}")
+    new = copy.deepcopy(model)
+    rows = []
+    for name in layers:
+        module = linear[name]
+        W = module.weight.detach().cpu().double().numpy()
+        S = approximate(W, method, budget, bits=bits, seed=seed)
+        bias = None if module.bias is None else module.bias.detach().cpu().double().numpy()
+        _set_submodule(new, name, StructuredLinear(S, bias, module.weight.dtype))
+        row = {"layer": name, "numbers": S.nparams, "dense_numbers": W.size,
+               "bytes": Plan(S, np.float32).packed.nbytes, "dense_bytes": 4 * W.size,
+               "weight_error": relative_error(W, S)}
+        if timing:
+            timed = compare(S, 1, np.float32, repeats=5, min_sample=1e-3)
+            row.update(us=timed["structure_best"] * 1e6, dense_us=timed["dense_c_best"] * 1e6)
+        rows.append(row)
+    report = {"method": method, "budget": budget, "layers": rows,
+              **{key: sum(r[key] for r in rows)
+                 for key in ("numbers", "dense_numbers", "bytes", "dense_bytes")}}
+    if data is not None:
+        X, y = data
+        X = as_tensors(X)
+        before, after = _predictions(model, X), _predictions(new, X)
+        report["agreement"] = float((before == after).float().mean())
+        if y is not None:
+            y = torch.as_tensor(np.asarray(y))
+            report["accuracy"] = float((after == y).float().mean())
+            report["dense_accuracy"] = float((before == y).float().mean())
+    return new, report

@@ -51,7 +51,8 @@ class SparseProduct(Structure):
                                  f"but factor {j + 1} has shape {right.shape}")
         dtype = np.result_type(*factors)
         self.factors = [S.astype(dtype, copy=False) for S in factors]
-        for S in self.factors:
+        for S in self.factors:  # canonical CSR: one entry per position, no stored zeros
+            S.sum_duplicates()
             S.eliminate_zeros()
         lam = float(lam)
         if not np.isfinite(lam):

@@ -47,6 +47,13 @@ def _csr_matvec_row_offsets_from_zero(indptr, indices, values, x):
     return y
 
 
+def _pareto_front_strict(sizes, scores):
+    """Drops a point as soon as another is no worse in both: equal points remove each other."""
+    return [i for i in range(len(sizes))
+            if not any(j != i and sizes[j] <= sizes[i] and scores[j] >= scores[i]
+                       for j in range(len(sizes)))]
+
+
 def test_every_registered_check_fails_on_the_stub(capsys):
     for name in exercises.names():
         assert not check(name, _stub)
@@ -107,6 +114,14 @@ def test_every_registered_check_fails_on_the_stub(capsys):
     ("csr_matvec", lambda indptr, indices, values, x: np.zeros(len(indptr))),  # one row too many
     ("csr_bytes", lambda m, nnz, value, index: nnz * (value + index)),  # forgot the row pointers
     ("csr_bytes", lambda m, nnz, value, index: nnz * (value + 4) + (m + 1) * 4),  # 4-byte indices
+    ("csr_bytes", lambda m, nnz, value, index: nnz * (value + 8) + (m + 1) * 8),  # ignores index
+    ("pareto_front", lambda sizes, scores: [int(np.argmax(scores))]),  # the best point only
+    ("pareto_front", _pareto_front_strict),
+    ("best_under", lambda rows, b, t: max(rows, key=lambda r: r["score"])),  # ignores the limits
+    ("best_under", lambda rows, b, t: max((r for r in rows if r["bytes"] < b and r["us"] < t),
+                                          key=lambda r: r["score"], default=None)),  # limits excluded
+    ("agreement", lambda a, b: float(np.mean(a.argmax(0)[:len(a)] == b.argmax(0)[:len(a)]))),
+    ("agreement", lambda a, b: float(np.mean(np.isclose(a, b)))),
 ])
 def test_checks_catch_plausible_mistakes(name, wrong, capsys):
     assert not check(name, wrong)

@@ -1,0 +1,251 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Chapter 8 — Capstone: every method on the same layers
+#
+# Seven chapters, six ways to shrink a layer. Which one should you use? It depends on
+# what you need: fewer bytes to ship, a faster product on a CPU, or the least accuracy
+# lost. This chapter puts every method through the same questions on the same two
+# layers, with one call, `structlab.nn.compress.compress`:
+#
+# * **MobileNetV2's ImageNet classifier** (1000 × 1280) on real image features
+#   (chapter 5's offline photos: no labels, so we measure top-1 *agreement* with the
+#   dense layer);
+# * **LeNet-300-100's first layer** (300 × 784) on MNIST validation images (accuracy).
+#
+# **Goals.** After this chapter you can
+# 1. compress any model's linear layers with any method in one call and read its report
+#    (numbers, bytes the kernel reads, accuracy, measured time);
+# 2. find the methods worth considering — the Pareto front — and pick one under a size
+#    and a latency limit;
+# 3. apply the recipe to your own model.
+
+# %% tags=["parameters"]
+import os
+
+SMOKE = os.environ.get("STRUCTLAB_SMOKE", "0") == "1"  # CI: small sizes, same code
+SEED = 0
+PHOTO_VIEWS = 24 if SMOKE else 512
+CLASSES = 200 if SMOKE else 1000  # rows of MobileNetV2's classifier used
+SHARES = [0.1, 0.3] if SMOKE else [0.05, 0.1, 0.2, 0.3]
+TRAIN_ROWS = 2000 if SMOKE else 50_000  # LeNet-300-100 training images
+LENET_EPOCHS = 1 if SMOKE else None  # None: the chapter 3 recipe's 20 epochs (cached)
+
+# %% tags=["setup"]
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from torch import nn
+
+import ipywidgets as widgets
+from IPython.display import display
+
+from structlab import datasets, kernels, plots
+from structlab.approx.budget import METHODS
+from structlab.exercises import check
+from structlab.info import summary
+from structlab.nn.compress import compress
+from structlab.nn.recipes import trained_baseline
+from structlab.nn.train import accuracy
+
+print(summary(with_data=False))
+print("native kernels loaded:", kernels.native_available())
+display(widgets.Label("If you can read this line, widgets render in your front end."))
+
+# %% [markdown]
+# ## 1. One call per method
+#
+# `compress(model, method, budget, layers=..., data=(X, y))` returns a *new* model (the
+# input is untouched) whose chosen `nn.Linear` layers compute with a structure holding
+# about `budget` of their numbers — the codebook instead keeps every weight as a 4-bit
+# index — and a report: stored numbers, the bytes its float32 C kernel reads (indices
+# included), the weight error, the measured single-thread time of the layer against the
+# dense C kernel (batch 1), and the accuracy / agreement on `data`.
+
+# %%
+mobilenet = datasets.mobilenet_v2()
+dense_classifier = mobilenet.classifier[-1]
+classifier = nn.Sequential(OrderedDict(classifier=nn.Linear(1280, CLASSES)))
+with torch.no_grad():
+    classifier.classifier.weight.copy_(dense_classifier.weight[:CLASSES])
+    classifier.classifier.bias.copy_(dense_classifier.bias[:CLASSES])
+features = datasets.photo_features(PHOTO_VIEWS, seed=SEED, progress=not SMOKE)
+
+new, report = compress(classifier, "sss", 0.1, data=(features.X, None), seed=SEED)
+for key in ("numbers", "dense_numbers", "bytes", "dense_bytes", "agreement"):
+    print(f"{key:>14}: {report[key]:,}")
+layer = report["layers"][0]
+print(f"{'time':>14}: {layer['us']:.1f} µs against {layer['dense_us']:.1f} µs dense")
+
+# %% [markdown]
+# Now every method at several budgets, on both layers. (A few seconds per point; the
+# sparse product's palm4MSA fits take longest.)
+
+# %%
+data = datasets.mnist()
+lenet, _ = trained_baseline("lenet300", data.X_train[:TRAIN_ROWS], data.y_train[:TRAIN_ROWS],
+                            epochs=LENET_EPOCHS, seed=SEED)
+validation = (data.X_val[:2000], data.y_val[:2000])
+
+
+def sweep(model, layers, data, score):
+    """Every method at every share: one row per (method, share)."""
+    rows = []
+    for method in METHODS:
+        for share in ([SHARES[0]] if method == "codebook" else SHARES):
+            _, r = compress(model, method, share, layers=layers, data=data, seed=SEED)
+            rows.append({"method": method, "share": share, "bytes": r["bytes"],
+                         "dense_bytes": r["dense_bytes"], "score": r[score],
+                         "us": sum(row["us"] for row in r["layers"]),
+                         "dense_us": sum(row["dense_us"] for row in r["layers"])})
+            print(f"{method:>16} {share:>5.2f}: {rows[-1]['bytes']:>9,} bytes, {score} "
+                  f"{rows[-1]['score']:.3f}, {rows[-1]['us']:6.1f} µs "
+                  f"(dense {rows[-1]['dense_us']:.1f} µs)")
+    return rows
+
+
+print("MobileNetV2 classifier, agreement with the dense layer on", len(features.X), "views")
+imagenet_rows = sweep(classifier, ["classifier"], (features.X, None), "agreement")
+print(f"\nLeNet-300-100 fc1, validation accuracy (dense {accuracy(lenet, *validation):.3f})")
+lenet_rows = sweep(lenet, ["fc1"], validation, "accuracy")
+
+# %% [markdown]
+# ## 2. The Pareto front
+#
+# A method is worth considering at a size only if nothing else is both smaller and
+# better. The points that survive form the **Pareto front**.
+#
+# ### Exercise 1 — Pareto front
+#
+# Write `pareto_front(sizes, scores)`: the indices of the points that no other point
+# *dominates* (no larger, no lower score, and strictly better in one of the two).
+
+# %% tags=["exercise"]
+def pareto_front(sizes, scores):
+    """Indices of the non-dominated points (smaller size and higher score are better)."""
+    ### BEGIN SOLUTION
+    keep = []
+    for i in range(len(sizes)):
+        dominated = any(sizes[j] <= sizes[i] and scores[j] >= scores[i]
+                        and (sizes[j] < sizes[i] or scores[j] > scores[i])
+                        for j in range(len(sizes)))
+        if not dominated:
+            keep.append(i)
+    return keep
+    ### END SOLUTION
+
+
+check("pareto_front", pareto_front)
+
+# %% [markdown]
+# Score against bytes; a marker's area grows with the measured time of the layer.
+
+# %%
+plots.pareto(imagenet_rows, score="score", title="MobileNetV2 classifier: agreement");
+plots.pareto(lenet_rows, score="score", title="LeNet-300-100 fc1: validation accuracy");
+
+# %% [markdown]
+# ### Exercise 2 — choosing under limits
+#
+# A phone app allows at most `max_bytes` for this layer and `max_us` microseconds per
+# product. Write `best_under(rows, max_bytes, max_us)`: the row with the highest `score`
+# among those within both limits (limits included), or `None`.
+
+# %% tags=["exercise"]
+def best_under(rows, max_bytes, max_us):
+    """The best-scoring row within both limits, or None."""
+    ### BEGIN SOLUTION
+    fits = [r for r in rows if r["bytes"] <= max_bytes and r["us"] <= max_us]
+    return max(fits, key=lambda r: r["score"]) if fits else None
+    ### END SOLUTION
+
+
+under_solved = check("best_under", best_under)
+
+# %% [markdown]
+# With the dense classifier's own time as the latency limit, and a fifth of its bytes:
+
+# %%
+dense_bytes, dense_us = imagenet_rows[0]["dense_bytes"], imagenet_rows[0]["dense_us"]
+if under_solved:
+    choice = best_under(imagenet_rows, dense_bytes / 5, dense_us)
+    print("best within a fifth of the bytes and the dense time:",
+          "nothing fits" if choice is None else
+          f"{choice['method']} at share {choice['share']} (agreement {choice['score']:.3f})")
+else:
+    print("solve exercise 2 to pick one")
+
+# %% [markdown]
+# ### Exercise 3 — agreement
+#
+# Without labels, chapter 5 compared a compressed classifier with the dense one by
+# **top-1 agreement**. Write `agreement(logits_a, logits_b)`: the share of rows whose
+# largest logit sits in the same column in both.
+
+# %% tags=["exercise"]
+def agreement(logits_a, logits_b):
+    """Share of rows with the same arg-max."""
+    ### BEGIN SOLUTION
+    return float(np.mean(np.argmax(logits_a, axis=1) == np.argmax(logits_b, axis=1)))
+    ### END SOLUTION
+
+
+check("agreement", agreement)
+
+# %% [markdown]
+# ## 3. What each method is good for
+#
+# Read your tables and plots against these rules of thumb (from this run and chapters 1–7):
+#
+# | method | stores | fast on a CPU? | keeps accuracy when... | use it for |
+# |---|---|---|---|---|
+# | low rank | $r(m+n)$ | yes: two dense passes, near its FLOP ratio | the spectrum decays (trained layers with redundancy) | speed and size together; the first thing to try |
+# | pruning | kept weights + indices | no: gathers and 8-byte indices, about dense speed at 10 % | many weights are small; retraining recovers the rest (ch. 2) | storage, with retraining |
+# | codebook | $b$-bit indices + table | about dense speed (AVX-512 table lookups) | always at 4–8 bits | 4–8× smaller files at no cost in time |
+# | pruned codebook | both | no | both apply; Deep Compression's 40× (ch. 3) | the smallest files |
+# | sparse product | nonzeros of $J$ factors | only with regular supports (butterflies: 31×) | the matrix is a fast transform (Hadamard, Fourier) | known transforms; learned ones lose to low rank at batch 1 |
+# | SSS | diagonal blocks + states | half its FLOP ratio on large layers | the off-diagonal blocks have low rank | layers with local structure |
+#
+# And a warning the tables make plain: the weight error ranks methods differently from
+# the agreement, and neither says anything about speed. Measure all three.
+
+# %% [markdown]
+# ## 4. Compress your own model
+#
+# The recipe, on a small model of your own (replace it with yours, and `X`, `y` with
+# your validation data):
+#
+# 1. score the dense model and time its layers;
+# 2. `compress(model, method, budget, layers=[...], data=(X, y))` for the methods and
+#    budgets you can afford; plot the Pareto front;
+# 3. fine-tune the survivors (the structured layers are ordinary torch modules; see
+#    chapters 2–5), re-score, and export the winner's layer for the C timer
+#    (`kernels.export_layer(new.layer.structure, "layer.txt")`, then
+#    `make -C native bench LAYER=layer.txt`).
+
+# %%
+torch.manual_seed(SEED)
+mine = nn.Sequential(OrderedDict(hidden=nn.Linear(64, 256), act=nn.ReLU(), out=nn.Linear(256, 10)))
+X_mine = np.random.default_rng(SEED).standard_normal((500, 64)).astype(np.float32)
+for method in ("lowrank", "sss", "codebook"):
+    _, r = compress(mine, method, 0.25, layers=["hidden"], data=(X_mine, None), seed=SEED)
+    print(f"{method:>9}: {r['numbers']:,} of {r['dense_numbers']:,} numbers, agreement "
+          f"{r['agreement']:.3f}, {r['layers'][0]['us']:.2f} µs vs {r['layers'][0]['dense_us']:.2f} µs")
+
+# %% [markdown]
+# ## Reflect
+#
+# - Which method sits on the front for the classifier, and which for LeNet's first layer?
+#   Why might they differ (spectrum, size, what the metric measures)?
+# - Would fine-tuning change the ranking? Try it on one point of each method.
+# - The times are for batch 1 on one core of this machine; at batch 64 (chapter 7) the
+#   ranking by speed changes.
