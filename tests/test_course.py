@@ -27,3 +27,21 @@ def test_render_course_writes_pages_and_an_index(tmp_path):
     index = (tmp_path / "out" / "index.html").read_text()
     assert re.search(r'<a href="00_tiny.html">Chapter 0 — tiny</a> <small>\(00_tiny, \d+ s\)', index)
     assert "smoke (small sizes) mode, seed 3" in index
+
+
+def test_a_cell_without_reply_is_retried_once_in_a_new_kernel(tmp_path):
+    import pytest
+    from nbclient.exceptions import CellTimeoutError
+
+    from structlab.course import execute, read_notebook
+
+    flag = tmp_path / "first-attempt"
+    stalls_once = read_notebook(
+        f"# %%\nimport pathlib, time\nflag = pathlib.Path({str(flag)!r})\n"
+        "if not flag.exists():\n    flag.touch()\n    time.sleep(30)\nprint('done')\n")
+    with pytest.warns(RuntimeWarning, match="running the notebook again in a new kernel"):
+        notebook = execute(stalls_once, cwd=tmp_path, timeout=5)
+    assert notebook.cells[0].outputs[0]["text"] == "done\n"
+    with pytest.raises(CellTimeoutError):
+        execute(read_notebook("# %%\nimport time\ntime.sleep(30)\n"), cwd=tmp_path, timeout=3,
+                retries=0)
