@@ -57,15 +57,17 @@ def test_sss_benchmark_smoke_json():
 def test_evolving_widths_smoke_json():
     out = _run(BENCHMARKS / "evolving_widths.py", "--smoke", "--json")
     rows = [json.loads(line) for line in out.splitlines()]
-    assert [(r["run"], r["epoch"]) for r in rows] == [("shrink", 1), ("shrink", 2), ("grow", 1),
-                                                     ("grow", 2)]
-    fields = {"run", "epoch", "conv1", "conv2", "conv3", "fc1", "params", "val_accuracy",
-              "seconds", "test_accuracy"}
+    assert [(r["run"], r["epoch"]) for r in rows] == [
+        (run, epoch) for run in ("shrink", "grow", "residual") for epoch in (1, 2)]
+    fields = {"run", "epoch", "widths", "params", "val_accuracy", "seconds", "test_accuracy"}
     assert all(set(r) == fields for r in rows)
-    shrink, grow = rows[:2], rows[2:]
+    shrink, grow, residual = rows[:2], rows[2:4], rows[4:]
+    assert list(shrink[0]["widths"]) == ["conv1", "conv2", "conv3", "fc1"]
     assert shrink[-1]["params"] < 24_000  # the smoke start (4, 8, 16, 192) has ~24k
-    assert grow[-1]["params"] > grow[0]["params"] and grow[-1]["fc1"] > 2
-    assert [r["test_accuracy"] is None for r in rows] == [True, False, True, False]
+    assert grow[-1]["params"] > grow[0]["params"] and grow[-1]["widths"]["fc1"] > 2
+    assert list(residual[0]["widths"]) == ["block1.branch.conv_a", "block2.branch.conv_a", "fc1"]
+    assert residual[-1]["params"] < 50_058  # the smoke start (8, 8, 128) has 50,058
+    assert [r["test_accuracy"] is None for r in rows] == [True, False] * 3
 
 
 def test_kernels_benchmark_smoke_json(tmp_path):

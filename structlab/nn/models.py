@@ -123,3 +123,39 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x):
         return torch.relu(x + self.branch(x))
+
+
+def evolving_resnet(widths=(64, 64, 1024), channels=(16, 32), seed=0):
+    """A residual CNN for MNIST whose block widths and hidden width chapter 6 lets evolve.
+
+    ``stem`` (1 -> C1, 3x3, ReLU, pool to 14x14), ``block1`` =
+    :class:`ResidualBlock` (C1, w1), ``widen`` (C1 -> C2, 3x3, ReLU, pool to
+    7x7), ``block2`` = :class:`ResidualBlock` (C2, w2), pool to 3x3, ``fc1``
+    (9 C2 -> h) with ReLU and ``fc2`` (h -> 10); flat 784-pixel rows in. The
+    skip connections tie the outer channels ``(C1, C2)``, so only ``(w1, w2,
+    h)`` evolve (:data:`EVOLVING_RESNET_PAIRS`).
+
+    Examples
+    --------
+    >>> sum(p.numel() for p in evolving_resnet().parameters())
+    366458
+    >>> evolving_resnet((4, 4, 8))(torch.zeros(2, 784)).shape
+    torch.Size([2, 10])
+    """
+    w1, w2, h = widths
+    c1, c2 = channels
+    torch.manual_seed(seed)
+    return nn.Sequential(OrderedDict(
+        image=nn.Unflatten(1, (1, 28, 28)),
+        stem=nn.Conv2d(1, c1, 3, padding=1), act1=nn.ReLU(), pool1=nn.MaxPool2d(2),
+        block1=ResidualBlock(c1, w1),
+        widen=nn.Conv2d(c1, c2, 3, padding=1), act2=nn.ReLU(), pool2=nn.MaxPool2d(2),
+        block2=ResidualBlock(c2, w2), pool3=nn.MaxPool2d(2),
+        flatten=nn.Flatten(),
+        fc1=nn.Linear(9 * c2, h), act3=nn.ReLU(),
+        fc2=nn.Linear(h, 10),
+    ))
+
+
+EVOLVING_RESNET_PAIRS = [("block1.branch.conv_a", "block1.branch.conv_b"),
+                         ("block2.branch.conv_a", "block2.branch.conv_b"), ("fc1", "fc2")]

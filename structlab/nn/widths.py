@@ -261,7 +261,9 @@ class WidthController:
             target = self.policies[name].target(old[0].weight.detach().cpu().numpy(), bias)
             width = width_of(old[0])
             if target < width:
-                samples = None if inputs is None else inputs(name)
+                # only a dense next layer is refitted (see shrink_layers)
+                refit = inputs is not None and isinstance(old[1], nn.Linear)
+                samples = inputs(name) if refit else None
                 *new, kept = shrink_layers(*old, target, inputs=samples,
                                            between=self._between(name, next_name))
                 self.carry.update(_carry(old, new, width, kept=kept))
@@ -298,7 +300,7 @@ class WidthController:
 
 
 def layer_inputs(model, names, X):
-    """What each named child of ``model`` receives when ``model`` runs on ``X`` (a dict).
+    """What each named submodule of ``model`` (dotted names allowed) receives on ``X`` (a dict).
 
     For :meth:`WidthController.step`'s least-squares refit: run once on a
     fixed sample of training rows before a resize.
@@ -307,7 +309,7 @@ def layer_inputs(model, names, X):
     for name in names:
         def save(module, args, name=name):
             captured[name] = args[0].detach()
-        hooks.append(getattr(model, name).register_forward_pre_hook(save))
+        hooks.append(model.get_submodule(name).register_forward_pre_hook(save))
     try:
         with torch.no_grad():
             model(X)

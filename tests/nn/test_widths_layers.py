@@ -152,6 +152,9 @@ def test_policy_limits_a_single_shrink_and_layer_inputs_are_captured():
     seen = layer_inputs(model, ["conv2", "fc1"], torch.zeros(3, 784))
     assert seen["conv2"].shape == (3, 4, 14, 14) and seen["fc1"].shape == (3, 72)
     assert not model.conv2._forward_pre_hooks  # hooks removed
+    from structlab.nn.models import evolving_resnet
+    seen = layer_inputs(evolving_resnet((5, 6, 7)), ["block2.branch.conv_b"], torch.zeros(3, 784))
+    assert seen["block2.branch.conv_b"].shape == (3, 6, 7, 7)  # dotted names reach submodules
 
 
 def test_controller_resizes_the_inner_width_of_a_residual_block(rng):
@@ -181,6 +184,22 @@ def test_controller_resizes_the_inner_width_of_a_residual_block(rng):
     with pytest.raises(ValueError, match="must be children of the same module"):
         WidthController(model, [("block.branch.conv_a", "block")],
                         WidthPolicy(keep_energy=0.5))._between("block.branch.conv_a", "block")
+
+
+def test_a_residual_cnn_evolves_while_it_trains(rng):
+    from structlab.nn.models import EVOLVING_RESNET_PAIRS, evolving_resnet
+    from structlab.nn.widths import WidthPolicy, evolve
+
+    X = rng.random((64, 784), dtype=np.float32)
+    model = evolving_resnet((8, 8, 16))
+    log = evolve(model, EVOLVING_RESNET_PAIRS, X, np.arange(64) % 10, epochs=2, resize_until=1,
+                 policy=WidthPolicy(keep_energy=0.6, grow_ratio=1.0), progress=False).log
+    shrunk = log[1]["widths"]
+    assert list(shrunk) == [name for name, _ in EVOLVING_RESNET_PAIRS]
+    assert all(width < start for width, start in zip(shrunk.values(), (8, 8, 16)))
+    assert log[1]["params"] == sum(p.numel() for p in model.parameters()) < log[0]["params"]
+    assert model.block2.branch.conv_b.in_channels == shrunk["block2.branch.conv_a"]
+    assert model(torch.as_tensor(X[:2])).shape == (2, 10)
 
 
 @pytest.mark.parametrize("grow", [False, True])
