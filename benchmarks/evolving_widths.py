@@ -10,7 +10,8 @@ squares on 2,000 training images when it is a Linear. (Chosen on the validation
 split among keep = 0.95 / 0.98 / 0.985 / 0.99 and 14 or 24 epochs.) ``grow`` starts far too narrow
 and lets flat spectra add units. ``residual`` shrinks a residual CNN
 (:func:`~structlab.nn.models.evolving_resnet`): the inner widths of its two
-blocks and its hidden layer (the skip connections fix the outer channels).
+blocks and its hidden layer (the skip connections fix the outer channels), with
+the shrink run's policy for 16 epochs, resizing during the first 6 (not tuned).
 Every row is one epoch: widths (in the order of the run's pairs), parameters,
 validation accuracy, wall time; the last row of a run adds the test accuracy
 (measured once, at the end; nothing was tuned on it). Goal on this 2-core CPU:
@@ -66,8 +67,9 @@ def main():
     torch.set_num_threads(2)
     data = mnist()
     v = versions()
+    legend = "; ".join(f"{name} {'/'.join(layer for layer, _ in RUNS[name][1])}" for name in args.run)
     title = (f"torch {v['torch']}, {torch.get_num_threads()} threads{', SMOKE' if args.smoke else ''}"
-             "; widths: conv1/conv2/conv3/fc1, residual block1/block2/fc1")
+             f"; widths of {legend}")
     header = (f"{'run':<8} {'epoch':>5} {'widths':>16} "
               f"{'params':>9} {'val acc':>8} {'seconds':>8} {'test acc':>8}")
 

@@ -308,7 +308,7 @@ def width_point(model, pairs, keep_energy, grow_ratio):
     policy = WidthPolicy(keep_energy=keep_energy, grow_ratio=grow_ratio)
     widths, weights = {}, {}
     for name, _ in pairs:
-        layer = getattr(model, name)
+        layer = model.get_submodule(name)
         weight = layer.weight.detach().cpu().numpy()
         bias = None if layer.bias is None else layer.bias.detach().cpu().numpy()
         widths[name] = (width_of(layer), policy.target(weight, bias))

@@ -111,3 +111,12 @@ def test_width_explorer_reports_targets():
     assert all(a <= b for a, b in zip(targets, more)) and targets != more
     assert sum(p.numel() for p in model.parameters()) == sum(
         p.numel() for p in evolving_cnn((4, 6, 8, 10)).parameters())  # nothing resized
+
+
+def test_width_explorer_reaches_the_layers_inside_residual_blocks():
+    from structlab.nn.models import EVOLVING_RESNET_PAIRS, evolving_resnet
+    from structlab.widgets import width_point
+
+    point = width_point(evolving_resnet((5, 6, 7)), EVOLVING_RESNET_PAIRS, 0.5, 1.0)
+    assert {name: start for name, (start, _) in point["widths"].items()} == {
+        "block1.branch.conv_a": 5, "block2.branch.conv_a": 6, "fc1": 7}

@@ -252,7 +252,8 @@ class WidthController:
         """Resize every pair whose policy target differs from its width; return the changes.
 
         ``inputs`` (a callable ``name -> samples of that layer's input``, or
-        None) enables the least-squares refit of the next layer on shrink.
+        None) enables the least-squares refit of a dense (``nn.Linear``) next
+        layer on shrink.
         """
         changes, self.carry = {}, {}
         for name, next_name in self.pairs:
@@ -265,7 +266,7 @@ class WidthController:
                 refit = inputs is not None and isinstance(old[1], nn.Linear)
                 samples = inputs(name) if refit else None
                 *new, kept = shrink_layers(*old, target, inputs=samples,
-                                           between=self._between(name, next_name))
+                                           between=self._between(name, next_name) if refit else None)
                 self.carry.update(_carry(old, new, width, kept=kept))
             elif target > width:
                 new = grow_layers(*old, target - width, seed=self.seed + epoch)
