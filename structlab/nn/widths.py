@@ -111,6 +111,11 @@ def _relu_then_flatten(layer, next_layer):
     return torch.relu
 
 
+def refits(next_layer):
+    """Whether :func:`shrink_layers` refits ``next_layer`` from input samples (only a Linear)."""
+    return isinstance(next_layer, nn.Linear)
+
+
 def shrink_layers(layer, next_layer, k, *, inputs=None, between=None):
     """New ``(layer, next_layer)`` with ``k`` units between them.
 
@@ -134,7 +139,7 @@ def shrink_layers(layer, next_layer, k, *, inputs=None, between=None):
     new_W1, new_b1, new_W2, kept = shrink(W1, b1, W2, k)
     new_layer = _rebuilt(layer, new_W1, new_b1)
     new_b2 = _next_bias(next_layer)
-    if inputs is not None and isinstance(next_layer, nn.Linear):
+    if inputs is not None and refits(next_layer):
         between = between or _relu_then_flatten(layer, next_layer)
         with torch.no_grad():
             target = next_layer(between(layer(inputs)))
@@ -262,8 +267,7 @@ class WidthController:
             target = self.policies[name].target(old[0].weight.detach().cpu().numpy(), bias)
             width = width_of(old[0])
             if target < width:
-                # only a dense next layer is refitted (see shrink_layers)
-                refit = inputs is not None and isinstance(old[1], nn.Linear)
+                refit = inputs is not None and refits(old[1])  # no samples it would not use
                 samples = inputs(name) if refit else None
                 *new, kept = shrink_layers(*old, target, inputs=samples,
                                            between=self._between(name, next_name) if refit else None)
