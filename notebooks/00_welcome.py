@@ -48,9 +48,9 @@ import numpy as np
 import ipywidgets as widgets
 from IPython.display import display
 
-from structlab import datasets, kernels
-from structlab.course import notebook_sources
-from structlab.info import summary
+from structlab import assets
+from structlab.editions import chapter_sources
+from structlab.info import native_line, summary
 from structlab.kernels import Plan
 from structlab.structures.lowrank import LowRank
 from structlab.timing import measure
@@ -88,7 +88,7 @@ S = LowRank(rng.standard_normal((1000, 64)), rng.standard_normal((64, 1280)))
 x = rng.standard_normal((1, 1280)).astype(np.float32)
 timing = dict(repeats=3, min_sample=2e-4) if SMOKE else {}
 dense, low = (measure(Plan(M, np.float32).bind(x), **timing).best for M in (W, S))
-print(f"native kernels: {'loaded' if kernels.native_available() else 'NOT loaded (NumPy fallback)'}")
+print(native_line())
 print(f"dense {dense * 1e6:.1f} µs, rank 64 {low * 1e6:.1f} µs: {dense / low:.1f}x faster "
       f"(the FLOP ratio is {W.size / S.nparams:.1f}x)")
 
@@ -96,8 +96,8 @@ print(f"dense {dense * 1e6:.1f} µs, rank 64 {low * 1e6:.1f} µs: {dense / low:.
 # **Data.** Every asset is checked against its sha256 before it is read:
 
 # %%
-for row in datasets.asset_status():
-    print(f"{row['name']:<13} {row['status']}")
+for row in assets.asset_status():
+    print(f"{row['name']:<13} {row['status']}" + ("" if row["path"] else f"  ({row['install']})"))
 
 # %% [markdown]
 # ## The chapters
@@ -113,9 +113,9 @@ for row in datasets.asset_status():
 # | 7 | `07_timing` | C kernels for every structure, timed honestly against the dense product | all |
 # | 8 | `08_capstone` | every method on the same layers: size, accuracy, time, the Pareto front | ImageNet features, MNIST |
 #
-# Chapters 2–8 build on chapter 1's vocabulary; after that, any order works. The files
-# in this folder:
+# Chapters 2–8 build on chapter 1's vocabulary; after that, any order works. The
+# chapters, in order:
 
 # %%
-for source in notebook_sources():
-    print(source.stem)
+for stem, _, _ in chapter_sources():
+    print(stem)

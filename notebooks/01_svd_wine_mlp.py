@@ -129,7 +129,7 @@ def rank_r_params(n_in, n_out, rank):
     return rank * (n_in + 1) + n_out * rank
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("rank_r_params", rank_r_params)
 
 # %% [markdown]
@@ -180,7 +180,7 @@ def compress_layer(W, b, rank):
     return Vt[:rank, :-1], Vt[:rank, -1], U[:, :rank] * s[:rank]
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("compress_layer", compress_layer)
 
 # %% [markdown]
@@ -241,7 +241,7 @@ def smallest_rank(accuracies, baseline, tolerance):
     return min(good) if good else None
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("smallest_rank", smallest_rank)
 
 # %% [markdown]

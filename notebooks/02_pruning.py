@@ -95,7 +95,7 @@ def std_mask(w, quality):
     return np.abs(w) > quality * np.std(w)
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("std_mask", std_mask)
 
 # %% [markdown]
@@ -114,7 +114,7 @@ def sparsity_mask(w, sparsity):
     return keep.reshape(w.shape)
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("sparsity_mask", sparsity_mask)
 
 # %% [markdown]
@@ -196,7 +196,7 @@ def count_fillers(positions, index_bits):
     return fillers
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("count_fillers", count_fillers)
 
 # %%

@@ -103,7 +103,7 @@ def linear_init(w, k):
     return np.linspace(np.min(w), np.max(w), k)
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("linear_init", linear_init)
 
 # %% [markdown]
@@ -119,7 +119,7 @@ def density_init(w, k):
     return np.quantile(w, (np.arange(k) + 0.5) / k)
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("density_init", density_init)
 
 # %% [markdown]
@@ -208,7 +208,7 @@ def huffman_lengths(counts):
     return lengths
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("huffman_lengths", huffman_lengths)
 
 # %% [markdown]

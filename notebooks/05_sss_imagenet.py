@@ -106,7 +106,7 @@ def causal_matvec(B, A, C, out_sizes, in_sizes, x):
     return y
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("causal_matvec", causal_matvec)
 
 # %% [markdown]
@@ -125,7 +125,7 @@ def hankel_rank(W, row_sizes, col_sizes, k):
     return int(np.linalg.matrix_rank(W[r[k + 1]:, :c[k + 1]]))
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("hankel_rank", hankel_rank)
 
 # %% [markdown]
@@ -148,7 +148,7 @@ def sss_nparams(row_sizes, col_sizes, lower_dims, upper_dims):
             + system(col_sizes, row_sizes, upper_dims))
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("sss_nparams", sss_nparams)
 
 # %% [markdown]

@@ -79,7 +79,7 @@ def shrink_pair(W1, W2, k):
     return W1[kept], W2[:, kept] + W2[:, dropped] @ T
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("shrink_pair", shrink_pair)
 
 # %% [markdown]
@@ -126,7 +126,7 @@ def orthogonal_direction(W1):
     return v / np.linalg.norm(v)
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("orthogonal_direction", orthogonal_direction)
 
 # %% [markdown]
@@ -148,7 +148,7 @@ def energy_width(s, keep):
     return int(np.searchsorted(share, keep - 1e-12) + 1)
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("energy_width", energy_width)
 
 # %% [markdown]

@@ -126,7 +126,7 @@ def break_even_rank(m, n):
     return (m * n - 1) // (m + n)
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("break_even_rank", break_even_rank)
 
 # %% [markdown]
@@ -153,7 +153,7 @@ def csr_matvec(indptr, indices, values, x):
     return y
     ### END SOLUTION
 
-
+# %% tags=["check"]
 csr_solved = check("csr_matvec", csr_matvec)
 
 # %% [markdown]
@@ -192,7 +192,7 @@ def csr_bytes(m, nnz, value_bytes, index_bytes):
     return nnz * (value_bytes + index_bytes) + (m + 1) * index_bytes
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("csr_bytes", csr_bytes)
 
 # %% [markdown]

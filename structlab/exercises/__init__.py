@@ -1,4 +1,4 @@
-"""Graded exercises: visible checks with readable feedback.
+"""Graded exercises: the registry (chapter, points, visible check) and readable feedback.
 
 In a notebook, a student writes a function between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` and calls ``check("name", their_function)``. The check
@@ -6,22 +6,40 @@ runs the function on known cases and prints one line: a tick and what was
 verified, or a cross and what went wrong. It never raises, so a notebook with
 unsolved exercises still runs top to bottom.
 
+Each exercise is registered once, with its chapter and its points
+(:func:`register`); the visible checks, the hidden tests, the grader
+(:mod:`structlab.grading`), the nbgrader metadata and the gradebook all read
+the points from here.
+
 Set ``STRUCTLAB_CHECK_LOG`` to a file path to append one JSON line per check
-(name, passed, message): that is how tests and graders read the results.
+(name, passed, points, message): that is how tests read a notebook's results.
 
 Examples
 --------
 >>> result = check("rank_r_params", lambda n_in, n_out, rank: rank * (n_in + n_out + 1))
-✔ rank_r_params: right for 4 layer shapes, including the seed's 48 weights
->>> bool(result)
-True
+✔ rank_r_params [1/1 point]: right for 4 layer shapes, including the seed's 48 weights
+>>> bool(result), result.points
+(True, 1)
 """
 
 import json
 import os
 from dataclasses import dataclass
+from typing import Callable
 
-_CHECKS = {}
+
+@dataclass(frozen=True)
+class Exercise:
+    """One graded exercise: the function a student writes, where, and what it is worth.
+
+    ``check`` takes the student's answer, raises ``AssertionError`` with a hint
+    when it is wrong, and returns a short description of what it verified.
+    """
+
+    name: str
+    chapter: str
+    points: int
+    check: Callable
 
 
 @dataclass(frozen=True)
@@ -32,6 +50,7 @@ class CheckResult:
     name: str
     passed: bool
     message: str
+    points: int
 
     def __bool__(self):
         return self.passed
@@ -40,23 +59,73 @@ class CheckResult:
         pass
 
 
-def register(name):
-    """Decorator adding a check function to the registry under ``name``.
+_EXERCISES = {}
 
-    A check takes the student's answer, raises ``AssertionError`` with a hint
-    when it is wrong, and returns a short description of what it verified.
+
+def register(name, chapter, points):
+    """Decorator adding a check function to the registry as exercise ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The function the student writes (its name in the notebook).
+    chapter : str
+        The notebook's stem, e.g. ``"01_svd_wine_mlp"``.
+    points : int
+        What a correct answer earns.
     """
+    if not isinstance(points, int) or points < 1:
+        raise ValueError(f"points must be a positive integer, got {points!r}")
+
     def decorate(func):
-        if name in _CHECKS:
+        if name in _EXERCISES:
             raise ValueError(f"exercise {name!r} is registered twice")
-        _CHECKS[name] = func
+        _EXERCISES[name] = Exercise(name, chapter, points, func)
         return func
     return decorate
 
 
-def names():
-    """Names of all registered exercises."""
-    return sorted(_CHECKS)
+def exercise(name):
+    """The registered :class:`Exercise` called ``name``; a ValueError lists the known ones."""
+    if name not in _EXERCISES:
+        raise ValueError(f"unknown exercise {name!r}; known: {', '.join(sorted(_EXERCISES))}")
+    return _EXERCISES[name]
+
+
+def names(chapter=None):
+    """Exercise names in course order (by chapter, then as registered), optionally of one chapter."""
+    found = [e for e in _EXERCISES.values() if chapter in (None, e.chapter)]
+    return [e.name for e in sorted(found, key=lambda e: e.chapter)]
+
+
+def chapters():
+    """The chapters that have exercises, in course order."""
+    return sorted({e.chapter for e in _EXERCISES.values()})
+
+
+def points_label(points, of):
+    """``"[1/1 point]"``, ``"[0/3 points]"``: what a check line shows."""
+    return f"[{points}/{of} point{'' if of == 1 else 's'}]"
+
+
+def run_check(name, answer):
+    """Run exercise ``name``'s visible check on ``answer`` without printing anything.
+
+    Returns
+    -------
+    CheckResult
+        Its ``points`` are the exercise's points when it passed, else 0.
+    """
+    entry = exercise(name)
+    try:
+        message, passed = entry.check(answer), True
+    except NotImplementedError:
+        message, passed = "not implemented yet: replace the NotImplementedError line", False
+    except AssertionError as exc:
+        message, passed = str(exc) or "wrong answer", False
+    except Exception as exc:  # the student's code failed: report it, keep the notebook going
+        message, passed = f"your code raised {type(exc).__name__}: {exc}", False
+    return CheckResult(name, passed, message, entry.points if passed else 0)
 
 
 def check(name, answer):
@@ -67,26 +136,19 @@ def check(name, answer):
     CheckResult
         True (as a bool) when every case passed.
     """
-    if name not in _CHECKS:
-        raise ValueError(f"unknown exercise {name!r}; known: {', '.join(names())}")
-    try:
-        message, passed = _CHECKS[name](answer), True
-    except NotImplementedError:
-        message, passed = "not implemented yet: replace the NotImplementedError line", False
-    except AssertionError as exc:
-        message, passed = str(exc) or "wrong answer", False
-    except Exception as exc:  # the student's code failed: report it, keep the notebook going
-        message, passed = f"your code raised {type(exc).__name__}: {exc}", False
-    print(f"{'✔' if passed else '✘'} {name}: {message}")
-    _log(name, passed, message)
-    return CheckResult(name, passed, message)
+    result = run_check(name, answer)
+    label = points_label(result.points, exercise(name).points)
+    print(f"{'✔' if result else '✘'} {name} {label}: {result.message}")
+    _log(result)
+    return result
 
 
-def _log(name, passed, message):
+def _log(result):
     path = os.environ.get("STRUCTLAB_CHECK_LOG")
     if path:
         with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"name": name, "passed": passed, "message": message}) + "\n")
+            f.write(json.dumps({"name": result.name, "passed": result.passed,
+                                "points": result.points, "message": result.message}) + "\n")
 
 
 # Chapters register their checks on import.

@@ -4,6 +4,8 @@ import numpy as np
 
 from structlab.exercises import register
 
+CHAPTER = "08_capstone"
+
 
 def _front(sizes, scores):
     """Indices of the points no other point beats: smaller or equal size, higher or equal score,
@@ -14,7 +16,7 @@ def _front(sizes, scores):
                              for j in range(len(sizes))))
 
 
-@register("pareto_front")
+@register("pareto_front", CHAPTER, points=2)
 def _pareto_front(func):
     rng = np.random.default_rng(81)
     cases = [([1, 2, 3], [0.5, 0.7, 0.9]), ([1, 2, 3], [0.9, 0.7, 0.5]),
@@ -30,7 +32,7 @@ def _pareto_front(func):
     return f"right on {len(cases)} sets of points, ties included"
 
 
-@register("best_under")
+@register("best_under", CHAPTER, points=1)
 def _best_under(func):
     rows = [{"method": "lowrank", "bytes": 500, "us": 7.0, "score": 0.80},
             {"method": "sss", "bytes": 500, "us": 13.0, "score": 0.70},
@@ -49,7 +51,7 @@ def _best_under(func):
     return f"right on {len(cases)} pairs of limits"
 
 
-@register("agreement")
+@register("agreement", CHAPTER, points=1)
 def _agreement(func):
     rng = np.random.default_rng(82)
     for n, k in [(50, 10), (7, 3), (200, 1000)]:

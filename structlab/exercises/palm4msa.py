@@ -5,8 +5,10 @@ import numpy as np
 from structlab.approx.palm4msa import Constraint, project_splin, rectangular_constraints
 from structlab.exercises import register
 
+CHAPTER = "04_palm4msa"
 
-@register("splin")
+
+@register("splin", CHAPTER, points=1)
 def _splin(func):
     rng = np.random.default_rng(21)
     for shape, k in [((5, 8), 1), ((6, 6), 3), ((4, 7), 7), ((30, 12), 5)]:
@@ -31,7 +33,7 @@ def palm_update_reference(A, L, S, R, lam, k):
     return Constraint("splin", S.shape, k).project(S - gradient / c)
 
 
-@register("palm_update")
+@register("palm_update", CHAPTER, points=3)
 def _palm_update(func):
     rng = np.random.default_rng(22)
     for (m, p, q, n), k, lam in [((6, 5, 4, 7), 2, 1.0), ((8, 8, 8, 8), 3, 2.5), ((10, 4, 6, 3), 6, 0.3)]:
@@ -53,7 +55,7 @@ def _palm_update(func):
     return "matches the reference step on 3 problems"
 
 
-@register("sparse_product_nnz")
+@register("sparse_product_nnz", CHAPTER, points=1)
 def _sparse_product_nnz(func):
     cases = [((300, 784), 2, 4), ((784, 300), 3, 8), ((512, 512), 4, 16), ((10, 64), 4, 1),
              ((1000, 1280), 5, 32)]

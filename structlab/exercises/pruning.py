@@ -6,12 +6,14 @@ from structlab.approx.pruning import magnitude_mask
 from structlab.exercises import register
 from structlab.structures.sparse import relative_indices
 
+CHAPTER = "02_pruning"
+
 
 def _weights(seed, shape=(40, 30)):
     return np.random.default_rng(seed).standard_normal(shape) * 0.05
 
 
-@register("std_mask")
+@register("std_mask", CHAPTER, points=1)
 def _std_mask(func):
     for seed, quality in [(0, 0.5), (1, 1.0), (2, 1.7)]:
         w = _weights(seed)
@@ -26,7 +28,7 @@ def _std_mask(func):
     return "keeps |w| > quality x std on 3 layers"
 
 
-@register("sparsity_mask")
+@register("sparsity_mask", CHAPTER, points=2)
 def _sparsity_mask(func):
     for seed, sparsity in [(3, 0.0), (4, 0.5), (5, 0.92), (6, 0.999)]:
         w = _weights(seed)
@@ -43,7 +45,7 @@ def _sparsity_mask(func):
     return "drops exactly the smallest fraction on 4 layers"
 
 
-@register("count_fillers")
+@register("count_fillers", CHAPTER, points=2)
 def _count_fillers(func):
     rng = np.random.default_rng(7)
     cases = [([0, 1, 9], 2), ([5], 2), ([40], 3), ([0, 8, 16], 3), ([0, 9], 3)]

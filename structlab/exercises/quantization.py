@@ -6,6 +6,8 @@ from structlab.approx.huffman import coded_bits, huffman_code
 from structlab.approx.kmeans import init_centroids
 from structlab.exercises import register
 
+CHAPTER = "03_quantization"
+
 
 def _bimodal(seed):
     rng = np.random.default_rng(seed)
@@ -25,17 +27,17 @@ def _check_init(func, mode):
     return f"matches the {mode} init for k = 2, 8, 32"
 
 
-@register("linear_init")
+@register("linear_init", CHAPTER, points=1)
 def _linear_init(func):
     return _check_init(func, "linear")
 
 
-@register("density_init")
+@register("density_init", CHAPTER, points=1)
 def _density_init(func):
     return _check_init(func, "density")
 
 
-@register("huffman_lengths")
+@register("huffman_lengths", CHAPTER, points=3)
 def _huffman_lengths(func):
     rng = np.random.default_rng(3)
     cases = [{"a": 8, "b": 4, "c": 2, "d": 2}, {"x": 5, "y": 2, "z": 1, "w": 1, "v": 1},

@@ -5,6 +5,8 @@ import numpy as np
 from structlab.exercises import register
 from structlab.structures.sss import SSS, Causal
 
+CHAPTER = "05_sss_imagenet"
+
 
 def _random_causal(rng, outs, ins, dims):
     K = len(outs)
@@ -17,7 +19,7 @@ CASES = [([2, 3, 1, 4], [3, 1, 2, 2], [1, 2, 2]), ([4, 4], [3, 5], [3]),
          ([1, 0, 3, 2, 2], [2, 2, 0, 1, 3], [2, 1, 3, 1])]
 
 
-@register("causal_matvec")
+@register("causal_matvec", CHAPTER, points=3)
 def _causal_matvec(func):
     rng = np.random.default_rng(31)
     for outs, ins, dims in CASES:
@@ -34,7 +36,7 @@ def _causal_matvec(func):
     return f"matches the recursion on {len(CASES)} systems, empty stages included"
 
 
-@register("hankel_rank")
+@register("hankel_rank", CHAPTER, points=1)
 def _hankel_rank(func):
     rng = np.random.default_rng(32)
     for rows, cols, dims in CASES:
@@ -53,7 +55,7 @@ def _hankel_rank(func):
     return "right at every cut of 3 matrices"
 
 
-@register("sss_nparams")
+@register("sss_nparams", CHAPTER, points=2)
 def _sss_nparams(func):
     rng = np.random.default_rng(33)
     for rows, cols, dims in CASES:

@@ -1,7 +1,10 @@
-"""Write the student edition of a notebook: solutions replaced by a stub."""
+"""The student edition of a chapter's source: every solution replaced by a stub.
+
+``setup.py`` runs this file on its own when it builds a wheel (to package the
+student sources, never the solutions), so it imports the standard library only.
+"""
 
 import re
-from pathlib import Path
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = ["# YOUR CODE HERE", 'raise NotImplementedError("exercise not solved yet")']
@@ -43,40 +46,3 @@ def strip_solutions(source):
     if indent is not None:
         raise ValueError(f"line {begun_at}: {BEGIN} is never closed by {END}")
     return "".join(out)
-
-
-def write_student_editions(out_dir, folder=None):
-    """Write ``NN_name.ipynb`` student notebooks (no solutions, no outputs) to ``out_dir``.
-
-    Returns
-    -------
-    list of Path
-        The notebooks written.
-    """
-    import jupytext
-
-    from structlab.course import NOTEBOOKS, notebook_sources, read_notebook
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for source in notebook_sources(folder or NOTEBOOKS):
-        notebook = read_notebook(strip_solutions(source.read_text(encoding="utf-8")))
-        written.append(out_dir / f"{source.stem}.ipynb")
-        jupytext.write(notebook, written[-1])
-    return written
-
-
-def exercise_namespace(source):
-    """Run only the ``setup`` and ``exercise`` cells of a notebook source; return its names.
-
-    This is how hidden tests and graders reach a student's functions without
-    running the whole chapter (training, plots). ``source`` is py:percent text.
-    """
-    from structlab.course import read_notebook
-
-    namespace = {"__name__": "__exercises__"}
-    for cell in read_notebook(source).cells:
-        if cell.cell_type == "code" and {"setup", "exercise"} & set(cell.metadata.get("tags", [])):
-            exec(compile(cell.source, "<notebook cell>", "exec"), namespace)
-    return namespace

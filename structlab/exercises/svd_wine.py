@@ -5,8 +5,10 @@ import numpy as np
 from structlab.approx.svd import absorb_bias, truncated_svd
 from structlab.exercises import register
 
+CHAPTER = "01_svd_wine_mlp"
 
-@register("rank_r_params")
+
+@register("rank_r_params", CHAPTER, points=1)
 def _rank_r_params(func):
     # (n_in, n_out, rank) -> weights of x -> U (V x + c): r (n_in + 1) + n_out r
     cases = {(13, 10, 2): 48, (13, 10, 10): 240, (784, 300, 20): 21700, (1280, 1000, 1): 2281}
@@ -18,7 +20,7 @@ def _rank_r_params(func):
     return f"right for {len(cases)} layer shapes, including the seed's 48 weights"
 
 
-@register("compress_layer")
+@register("compress_layer", CHAPTER, points=2)
 def _compress_layer(func):
     rng = np.random.default_rng(1)
     for n_out, n_in, rank in [(10, 13, 2), (6, 4, 3), (20, 30, 1)]:
@@ -37,7 +39,7 @@ def _compress_layer(func):
     return "U (V x + c) is the best rank-r layer for 3 random layers"
 
 
-@register("smallest_rank")
+@register("smallest_rank", CHAPTER, points=1)
 def _smallest_rank(func):
     cases = [
         (({1: 0.70, 2: 0.96, 3: 0.98, 4: 0.98}, 0.98, 0.0), 3),

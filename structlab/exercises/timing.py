@@ -6,8 +6,10 @@ import scipy.sparse
 from structlab.exercises import register
 from structlab.packing import pack_csr
 
+CHAPTER = "07_timing"
 
-@register("break_even_rank")
+
+@register("break_even_rank", CHAPTER, points=1)
 def _break_even_rank(func):
     cases = [(4, 4), (10, 14), (300, 784), (1000, 1280), (1, 7), (6, 3), (2, 2)]
     for m, n in cases:
@@ -20,7 +22,7 @@ def _break_even_rank(func):
     return f"right on {len(cases)} shapes"
 
 
-@register("csr_matvec")
+@register("csr_matvec", CHAPTER, points=2)
 def _csr_matvec(func):
     rng = np.random.default_rng(71)
     for m, n, density in [(5, 7, 0.4), (12, 3, 0.5), (6, 6, 0.0), (1, 9, 1.0)]:
@@ -36,7 +38,7 @@ def _csr_matvec(func):
     return "matches the dense product on 4 matrices, empty rows included"
 
 
-@register("csr_bytes")
+@register("csr_bytes", CHAPTER, points=1)
 def _csr_bytes(func):
     rng = np.random.default_rng(72)
     for m, n, density, dtype in [(300, 784, 0.1, np.float32), (1000, 1280, 0.05, np.float32),

@@ -5,12 +5,14 @@ import numpy as np
 from structlab.approx.widths import energy_width
 from structlab.exercises import register
 
+CHAPTER = "06_evolving_widths"
+
 
 def _low_rank(rng, m, n, rank):
     return rng.standard_normal((m, rank)) @ rng.standard_normal((rank, n))
 
 
-@register("shrink_pair")
+@register("shrink_pair", CHAPTER, points=3)
 def _shrink_pair(func):
     rng = np.random.default_rng(41)
     for m, n, out, rank in [(8, 5, 3, 2), (12, 9, 4, 5), (6, 10, 2, 6)]:
@@ -28,7 +30,7 @@ def _shrink_pair(func):
     return "exact on 3 rank-deficient pairs"
 
 
-@register("orthogonal_direction")
+@register("orthogonal_direction", CHAPTER, points=2)
 def _orthogonal_direction(func):
     rng = np.random.default_rng(42)
     for m, n in [(3, 5), (1, 4), (6, 7), (4, 12)]:
@@ -42,7 +44,7 @@ def _orthogonal_direction(func):
     return "unit and orthogonal to the rows on 4 layers"
 
 
-@register("energy_width")
+@register("energy_width", CHAPTER, points=1)
 def _energy_width(func):
     cases = [([4.0, 2.0, 1.0, 0.5], 0.5), ([4.0, 2.0, 1.0, 0.5], 0.9), ([4.0, 2.0, 1.0, 0.5], 0.99),
              ([3.0, 3.0, 3.0], 0.7), ([10.0, 1.0, 0.1], 0.99), ([5.0], 1.0)]

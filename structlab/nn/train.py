@@ -7,6 +7,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from structlab.cache import atomic_write, cache_path
+
 
 def as_tensors(X, y=None):
     """``X`` as float32 and ``y`` as int64 torch tensors (``y`` optional)."""
@@ -216,15 +218,13 @@ def train_cached(build, X, y, *, name, epochs, **train_kwargs):
 
 
 def cached(name, key, compute):
-    """``compute()``'s dict, or the one saved under ``data/cache/{name}.pt`` with the same ``key``.
+    """``compute()``'s dict, or the one saved as ``{name}.pt`` in the data cache with the same ``key``.
 
     The file is written atomically and read with ``weights_only=True``, so it
     holds tensors and plain containers only; an unreadable or stale file is
     recomputed and replaced.
     """
-    from structlab.datasets import atomic_write, cache_dir
-
-    path = cache_dir() / f"{name}.pt"
+    path = cache_path(f"{name}.pt")
     try:
         saved = torch.load(path, weights_only=True)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError):

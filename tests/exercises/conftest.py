@@ -1,43 +1,56 @@
-"""Hidden tests run against the notebook editions named here.
+"""The hidden tests (``hidden_*.py`` here) and the notebook editions they run on.
 
-``solution`` is the instructor's source; ``student`` is the generated edition
-with every solution stubbed, on which every test must fail (that proves the
-tests can fail). To grade a student's notebook, point ``STRUCTLAB_GRADE`` at it:
-``STRUCTLAB_GRADE=their.ipynb pytest tests/exercises -k graded``.
+To grade one student's notebook with pytest (the ``structlab grade`` command
+grades a whole class, each notebook in its own process):
+``STRUCTLAB_GRADE=their.ipynb pytest tests/exercises -k graded``; only the
+tests of that notebook's chapter run.
 """
 
 import os
+from functools import cache
 from pathlib import Path
 
-import pytest
+from structlab import editions, exercises, grading
 
-from structlab.course import NOTEBOOKS
-from structlab.exercises.student import exercise_namespace, strip_solutions
-
-
-def _source_text(path):
-    path = Path(path)
-    if path.suffix == ".ipynb":
-        import jupytext
-
-        return jupytext.writes(jupytext.read(path), fmt="py:percent")
-    return path.read_text(encoding="utf-8")
+HERE = Path(__file__).resolve().parent
 
 
-def editions(chapter):
-    """(id, source text, solved?) for the solution, the stubbed edition, and a graded file."""
-    solution = _source_text(NOTEBOOKS / chapter)
-    found = [("solution", solution, True), ("student", strip_solutions(solution), False)]
-    if os.environ.get("STRUCTLAB_GRADE"):
-        found.append(("graded", _source_text(os.environ["STRUCTLAB_GRADE"]), None))
-    return found
+@cache
+def hidden_tests():
+    return grading.load_hidden(HERE)
 
 
-def edition_params(chapter):
-    return [pytest.param((text, solved), id=name) for name, text, solved in editions(chapter)]
+@cache
+def solution_sources():
+    return {stem: text for stem, text, _ in editions.chapter_sources()}
 
 
-@pytest.fixture
-def namespace(request):
-    text, solved = request.param
-    return exercise_namespace(text), solved
+def namespace_of(notebook):
+    """What the grader's cells define in ``notebook`` (checks and hidden tests not run)."""
+    namespace = {"__name__": "__main__"}
+    notes = grading.run_cells(grading.graded_cells(notebook), namespace)
+    assert not notes, notes
+    return namespace
+
+
+@cache
+def edition_namespace(chapter, edition):
+    notebook = editions.chapter_notebook(solution_sources()[chapter], chapter, edition)
+    return namespace_of(notebook)
+
+
+def graded_submission():
+    """``(path, chapter, notebook)`` of ``$STRUCTLAB_GRADE``, or ``None`` when it is unset."""
+    path = os.environ.get("STRUCTLAB_GRADE")
+    if not path:
+        return None
+    notebook = grading.read_submission(path)
+    return Path(path), grading.detect_chapter(notebook, path), notebook
+
+
+def pytest_generate_tests(metafunc):
+    if "graded_exercise" in metafunc.fixturenames:
+        submission = graded_submission()
+        names = exercises.names(submission[1]) if submission else []
+        metafunc.parametrize("graded_exercise", names,
+                             ids=[f"graded-{name}" for name in names])

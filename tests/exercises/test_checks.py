@@ -60,7 +60,7 @@ def test_every_registered_check_fails_on_the_stub(capsys):
         assert "not implemented yet" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name, wrong", [
+PLAUSIBLE_MISTAKES = [
     ("rank_r_params", lambda n_in, n_out, rank: rank * (n_in + n_out)),  # forgot the bias
     ("rank_r_params", lambda n_in, n_out, rank: (n_in + 1) * n_out),  # the dense count
     ("compress_layer", lambda W, b, r: (np.linalg.svd(W)[2][:r], np.zeros(r),
@@ -122,10 +122,15 @@ def test_every_registered_check_fails_on_the_stub(capsys):
                                           key=lambda r: r["score"], default=None)),  # limits excluded
     ("agreement", lambda a, b: float(np.mean(a.argmax(0)[:len(a)] == b.argmax(0)[:len(a)]))),
     ("agreement", lambda a, b: float(np.mean(np.isclose(a, b)))),
-])
+]
+
+
+@pytest.mark.parametrize("name, wrong", PLAUSIBLE_MISTAKES)
 def test_checks_catch_plausible_mistakes(name, wrong, capsys):
+    points = exercises.exercise(name).points
     assert not check(name, wrong)
-    assert capsys.readouterr().out.startswith(f"✘ {name}:")
+    assert capsys.readouterr().out.startswith(
+        f"✘ {name} [0/{points} point{'s' if points > 1 else ''}]:")
 
 
 def test_student_exceptions_are_reported_not_raised(capsys):
@@ -139,7 +144,8 @@ def test_check_log(tmp_path, monkeypatch):
     check("rank_r_params", _stub)
     check("rank_r_params", lambda n_in, n_out, rank: rank * (n_in + n_out + 1))
     rows = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [(r["name"], r["passed"]) for r in rows] == [("rank_r_params", False), ("rank_r_params", True)]
+    assert [(r["name"], r["passed"], r["points"]) for r in rows] == [
+        ("rank_r_params", False, 0), ("rank_r_params", True, 1)]
 
 
 def test_unknown_exercise():

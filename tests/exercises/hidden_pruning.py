@@ -1,0 +1,36 @@
+"""Hidden tests for chapter 2: random shapes, qualities, sparsities and layouts."""
+
+import numpy as np
+
+from structlab.approx.pruning import magnitude_mask
+from structlab.structures.sparse import relative_indices
+
+
+def hidden_std_mask(ns):
+    rng = np.random.default_rng(11)
+    for _ in range(10):
+        w = rng.standard_normal(tuple(rng.integers(1, 60, size=2)))
+        quality = rng.uniform(0, 2.5)
+        got = np.asarray(ns["std_mask"](w, quality))
+        assert got.dtype == bool and np.array_equal(got, magnitude_mask(w, quality=quality))
+
+
+def hidden_sparsity_mask(ns):
+    rng = np.random.default_rng(11)
+    for _ in range(10):
+        w = rng.standard_normal(tuple(rng.integers(1, 60, size=2)))
+        sparsity = rng.uniform(0, 0.99)
+        keep = np.asarray(ns["sparsity_mask"](w, sparsity))
+        assert keep.dtype == bool and keep.shape == w.shape
+        assert (~keep).sum() == round(sparsity * w.size)
+        if keep.any() and (~keep).any():  # the dropped weights are the smallest ones
+            assert np.abs(w[keep]).min() >= np.abs(w[~keep]).max()
+
+
+def hidden_count_fillers(ns):
+    rng = np.random.default_rng(11)
+    for _ in range(10):
+        positions = np.flatnonzero(rng.random(rng.integers(1, 3000)) < rng.uniform(0.005, 0.5))
+        bits = int(rng.integers(1, 9))
+        expected = int(relative_indices(positions, bits)[1].sum())
+        assert ns["count_fillers"](positions.tolist(), bits) == expected

@@ -1,0 +1,65 @@
+"""Every exercise's hidden test: full points on the solution, none on the stub or a mistake."""
+
+import pytest
+
+from structlab import editions, exercises, grading
+from structlab.exercises.student import strip_solutions
+
+from .conftest import (edition_namespace, graded_submission, hidden_tests, namespace_of,
+                       solution_sources)
+from .test_checks import PLAUSIBLE_MISTAKES
+
+EXERCISES = [pytest.param(exercises.exercise(n).chapter, n, id=n) for n in exercises.names()]
+
+
+def test_every_exercise_has_one_hidden_test_and_positive_points():
+    assert sorted(hidden_tests()) == sorted(exercises.names())
+    assert all(exercises.exercise(n).points >= 1 for n in exercises.names())
+
+
+@pytest.mark.parametrize("chapter, name", EXERCISES)
+def test_solution_earns_the_points_and_the_stub_none(chapter, name):
+    points = exercises.exercise(name).points
+    assert grading.grade_exercise(name, edition_namespace(chapter, "solution"),
+                                  hidden_tests()) == (points, "")
+    earned, reason = grading.grade_exercise(name, edition_namespace(chapter, "student"),
+                                            hidden_tests())
+    assert (earned, reason) == (0, "not implemented yet")
+
+
+@pytest.mark.parametrize("chapter, name", EXERCISES)
+def test_one_exercise_solved_earns_exactly_its_points(chapter, name):
+    notebook = editions.chapter_notebook(solution_sources()[chapter], chapter, "solution")
+    for cell in notebook.cells:
+        if cell.metadata["structlab"]["role"] == "exercise" and cell.id != name:
+            cell.source = strip_solutions(cell.source)
+    results = grading.grade_namespace(chapter, namespace_of(notebook), hidden_tests())
+    assert {n: p for n, (p, _) in results.items()} == {
+        n: exercises.exercise(n).points if n == name else 0 for n in exercises.names(chapter)}
+
+
+@pytest.mark.parametrize("name, wrong", PLAUSIBLE_MISTAKES)
+def test_hidden_tests_alone_reject_every_plausible_mistake(name, wrong):
+    """At least as strict as the visible checks: each mistake they catch, the hidden test does too.
+
+    (The grader runs the visible check first anyway; this holds the hidden tests to it.)
+    """
+    with pytest.raises(Exception):  # a wrong answer, or the student's code failing on a case
+        hidden_tests()[name]({name: wrong})
+
+
+def test_a_hidden_test_runs_from_its_own_source():
+    """nbgrader keeps each hidden test as source in a cell: it must run there on its own."""
+    for name in exercises.names():
+        namespace = dict(edition_namespace(exercises.exercise(name).chapter, "solution"))
+        exec(grading.hidden_source(hidden_tests()[name]), namespace)
+        namespace[f"hidden_{name}"](namespace)
+
+
+def test_graded(graded_exercise):
+    """``STRUCTLAB_GRADE=their.ipynb pytest tests/exercises -k graded``: one test per exercise."""
+    path, chapter, notebook = graded_submission()
+    namespace = {"__name__": "__main__"}
+    grading.run_cells(grading.graded_cells(notebook), namespace)
+    points, reason = grading.grade_exercise(graded_exercise, namespace, hidden_tests())
+    assert points == exercises.exercise(graded_exercise).points, f"{path.name}: {reason}"
