@@ -2,7 +2,8 @@
 
 A mistake in what is typed (a missing folder, ``--share 5``, an unknown method)
 prints one line saying what was expected and exits with status 2; nothing is
-half-written.
+half-written. Each command imports what it needs when it runs, so that
+``structlab --help`` does not wait for torch.
 """
 
 import argparse
@@ -105,7 +106,7 @@ def _student(args):
 def _notebooks(args):
     from structlab.editions import write_notebooks
 
-    written, kept = write_notebooks(args.folder, "student", overwrite=args.force)
+    written, kept = write_notebooks(args.folder, overwrite=args.force)
     for path in written:
         print(f"wrote {path}")
     for path in kept:

@@ -158,8 +158,8 @@ def _exercise_name(cell, role):
     return calls[0].args[0].value
 
 
-def write_notebooks(out_dir, edition="student", overwrite=False, hidden=None):
-    """Write every chapter's ``edition`` as ``out_dir/NN_name.ipynb``.
+def write_notebooks(out_dir, overwrite=False):
+    """Write every chapter's student edition as ``out_dir/NN_name.ipynb``.
 
     An existing notebook is kept (it may hold a student's work) unless
     ``overwrite``. Returns ``(written, kept)``, two lists of paths.
@@ -167,16 +167,12 @@ def write_notebooks(out_dir, edition="student", overwrite=False, hidden=None):
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written, kept = [], []
-    for stem, text, solved in chapter_sources():
-        if edition != "student" and not solved:
-            raise ValueError(f"the {edition} edition needs the chapter sources with their "
-                             "solutions: run this from the course's source checkout")
+    for stem, text, _ in chapter_sources():
         path = out_dir / f"{stem}.ipynb"
         if path.exists() and not overwrite:
             kept.append(path)
             continue
-        notebook = chapter_notebook(text, stem, edition, hidden)
-        nbformat.write(notebook, path)
+        nbformat.write(chapter_notebook(text, stem, "student"), path)
         written.append(path)
     return written, kept
 
@@ -201,7 +197,7 @@ def write_release(out_dir):
 
     Overwrites what is in ``out_dir`` from an earlier release. Returns the paths written.
     """
-    written, _ = write_notebooks(out_dir, "student", overwrite=True)
+    written, _ = write_notebooks(out_dir, overwrite=True)
     readme = Path(out_dir) / "README.md"
     atomic_write(readme, lambda f: f.write(STUDENT_README.encode("utf-8")))
     return [*written, readme]
