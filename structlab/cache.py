@@ -61,6 +61,8 @@ def atomic_write(path, write):
     The file is created with mode ``0666`` minus the umask, as ``open`` would.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder where a file is to be written: move it away")
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -72,17 +74,24 @@ def atomic_write(path, write):
         raise
 
 
+def _key_bytes(key):
+    # the key's UTF-8 bytes, stored as uint8: a NumPy string array would drop trailing NULs
+    return np.frombuffer(key.encode("utf-8"), np.uint8)
+
+
 def save_npz(path, key, *, compressed=False, **arrays):
     """Write ``arrays`` to ``path`` atomically, tagged with ``key`` (what they were made from)."""
+    if not isinstance(key, str):
+        raise TypeError(f"key must be a string, got {type(key).__name__}")
     save = np.savez_compressed if compressed else np.savez
-    atomic_write(path, lambda f: save(f, cache_key=np.array(key), **arrays))
+    atomic_write(path, lambda f: save(f, cache_key=_key_bytes(key), **arrays))
 
 
 def load_npz(path, key):
     """The arrays saved at ``path`` under the same ``key``, or ``None`` (missing, stale, damaged)."""
     try:
         with np.load(path) as z:
-            if str(z["cache_key"]) != key:
+            if not np.array_equal(z["cache_key"], _key_bytes(key)):
                 return None
             return {name: z[name] for name in z.files if name != "cache_key"}
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):

@@ -5,6 +5,7 @@ py:percent). Executing one starts a fresh ``python3`` kernel in ``notebooks/``;
 ``STRUCTLAB_SMOKE=1`` in the environment makes every notebook use its small sizes.
 """
 
+import asyncio
 import copy
 import html
 import importlib.util
@@ -54,27 +55,99 @@ def with_parameters(notebook, **values):
     return notebook
 
 
+# Seconds of silence on the shell channel after which the runner asks whether the kernel
+# is still busy with the cell (a kernel_info request queues behind it).
+PROBE_AFTER = 5.0
+
+
+def _watchful_client_class():
+    """nbclient's client, told to notice an execute reply that never arrives."""
+    from queue import Empty
+    from time import monotonic
+
+    from nbclient import NotebookClient  # the course extra, not needed by the library
+    from nbclient.exceptions import CellTimeoutError
+    from nbclient.util import ensure_async
+
+    class WatchfulClient(NotebookClient):
+        """Now and then (seen with ipykernel 6 and 7, loaded machines, several chapters) a
+        kernel finishes a cell and sends its reply, but the client never receives it and
+        would wait out the whole cell timeout. A kernel handles shell requests one at a
+        time, so when the shell channel goes quiet this client sends a ``kernel_info``
+        request: if its answer comes and the cell's reply has not, the reply was lost.
+        The cell's outputs are complete by then (its iopub "idle" came), so the run
+        goes on with a reply made from them, and a warning says so.
+        """
+
+        lost_replies = 0
+
+        async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg,
+                                        task_poll_kernel_alive):
+            deadline = None if timeout is None else monotonic() + timeout
+            probe = None
+            while True:
+                wait = PROBE_AFTER if deadline is None else max(
+                    0.0, min(PROBE_AFTER, deadline - monotonic()))
+                try:
+                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=wait))
+                except Empty:
+                    if deadline is not None and monotonic() >= deadline:
+                        task_poll_kernel_alive.cancel()
+                        raise CellTimeoutError.error_from_timeout_and_cell(
+                            "Cell execution timed out", timeout, cell) from None
+                    await self._async_check_alive()
+                    if probe is None:
+                        probe = self.kc.kernel_info()
+                    continue
+                parent = msg["parent_header"].get("msg_id")
+                if parent != msg_id and (probe is None or parent != probe):
+                    continue
+                try:
+                    await asyncio.wait_for(task_poll_output_msg, self.iopub_timeout)
+                except (asyncio.TimeoutError, Empty):
+                    task_poll_kernel_alive.cancel()
+                    raise CellTimeoutError.error_from_timeout_and_cell(
+                        "Timeout waiting for IOPub output", self.iopub_timeout, cell) from None
+                task_poll_kernel_alive.cancel()
+                if parent == msg_id:
+                    return msg
+                type(self).lost_replies += 1
+                warnings.warn(f"the kernel finished a cell but its reply never came (seen "
+                              f"{type(self).lost_replies} time(s)); going on with its outputs",
+                              RuntimeWarning, stacklevel=2)
+                return _reply_from_outputs(msg_id, cell)
+
+    return WatchfulClient
+
+
+def _reply_from_outputs(msg_id, cell):
+    """The execute reply a cell's outputs imply (an error output means an error reply)."""
+    errors = [out for out in cell.get("outputs", []) if out.get("output_type") == "error"]
+    content = ({"status": "error", "ename": errors[-1]["ename"], "evalue": errors[-1]["evalue"],
+                "traceback": errors[-1]["traceback"]} if errors else {"status": "ok"})
+    return {"parent_header": {"msg_id": msg_id}, "header": {"msg_type": "execute_reply"},
+            "content": {**content, "execution_count": cell.get("execution_count")}}
+
+
 def execute(notebook, cwd=NOTEBOOKS, timeout=None, allow_errors=False, retries=1):
     """Run every cell of ``notebook`` in a fresh kernel (in place) and return it.
 
     A fresh kernel and every cell in order: what *Restart and run all* does.
     ``timeout`` is per cell: default 120 s in smoke mode (no smoke cell needs
-    half a minute), 1800 s otherwise. A cell that times out is retried once with
-    the whole notebook in a new kernel, with a warning: now and then the
-    Jupyter client never receives the reply to a request while the kernel
-    sits idle (seen a few times in a day of runs, with ipykernel 6 and 7 and
-    in different chapters); a second kernel has always finished.
+    half a minute), 1800 s otherwise. A reply the client never receives is
+    noticed within seconds (``WatchfulClient``); a cell that still times out
+    is retried once with the whole notebook in a new kernel, with a warning.
     """
-    from nbclient import NotebookClient  # the course extra, not needed by the library
-    from nbclient.exceptions import CellTimeoutError
+    from nbclient.exceptions import CellTimeoutError  # the course extra
 
     if timeout is None:
         timeout = 120 if os.environ.get("STRUCTLAB_SMOKE") == "1" else 1800
     original = copy.deepcopy(notebook)
+    client_class = _watchful_client_class()
     for attempt in range(retries + 1):
-        client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                                allow_errors=allow_errors,
-                                resources={"metadata": {"path": str(cwd)}})
+        client = client_class(notebook, timeout=timeout, kernel_name="python3",
+                              allow_errors=allow_errors,
+                              resources={"metadata": {"path": str(cwd)}})
         try:
             client.execute()
             return notebook

@@ -28,6 +28,7 @@ import os
 import numpy as np
 import scipy.sparse
 
+from structlab._validate import as_numpy
 from structlab.cache import atomic_write
 from structlab.packing import PRODUCT_BUTTERFLY, SSS_FIELDS, pack, unpack_bits
 from structlab.structures.lowrank import LowRank
@@ -72,7 +73,7 @@ def _prepare(arrays, names):
 
 
 def _check_batch(X, n):
-    X = np.asarray(X)
+    X = as_numpy(X, "X")
     if X.ndim != 2 or X.shape[1] != n:
         raise ValueError(f"X must have shape (batch, {n}), got {X.shape}")
     return X
@@ -293,7 +294,7 @@ def apply(S, X):
 
     Packs ``S`` on every call: to time or loop, make a :class:`Plan` once.
     """
-    X = np.asarray(X)
+    X = as_numpy(X, "X")
     if X.dtype not in _DTYPES:
         raise TypeError(f"X must be float32 or float64 (the plan computes in X's dtype), got {X.dtype}")
     return Plan(S, X.dtype)(X)
@@ -309,7 +310,7 @@ def matmat(S, X):
     >>> matmat(LowRank(np.ones((2, 1)), np.ones((1, 3))), np.arange(3.0))
     array([3., 3.])
     """
-    X = np.asarray(X)
+    X = as_numpy(X, "X")
     if X.ndim == 1:
         return apply(S, X[None, :])[0]
     return apply(S, X.T).T
@@ -317,8 +318,7 @@ def matmat(S, X):
 
 def dense_apply(W, X):
     """Dense layer product ``X @ W.T`` (the baseline), ``W`` of shape ``(m, n)``."""
-    W, X = np.asarray(W), np.asarray(X)
-    (W, X), _ = _prepare([W, X], ["W", "X"])
+    (W, X), _ = _prepare([as_numpy(W, "W"), as_numpy(X, "X")], ["W", "X"])
     if W.ndim != 2:
         raise ValueError(f"W must be a 2-D matrix, got shape {W.shape}")
     return Plan(W)(X)
@@ -326,7 +326,8 @@ def dense_apply(W, X):
 
 def lowrank_apply(U, V, X):
     """Low-rank layer product ``X @ (U @ V).T`` without forming ``U @ V``."""
-    (U, V, X), _ = _prepare([np.asarray(U), np.asarray(V), np.asarray(X)], ["U", "V", "X"])
+    (U, V, X), _ = _prepare([as_numpy(U, "U"), as_numpy(V, "V"), as_numpy(X, "X")],
+                            ["U", "V", "X"])
     if U.ndim != 2 or V.ndim != 2 or U.shape[1] != V.shape[0]:
         raise ValueError(f"U (m, r) and V (r, n) must share r, got {U.shape} and {V.shape}")
     return Plan(LowRank(U, V))(X)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse
 
+from structlab._validate import as_csr, as_matrix
 from structlab.structures.base import Structure
 from structlab.structures.codebook import Codebook
 from structlab.structures.lowrank import LowRank
@@ -73,7 +74,7 @@ def pack_lowrank(S, dtype):
 
 
 def pack_csr(S, dtype):
-    csr = scipy.sparse.csr_array(S)
+    csr = scipy.sparse.csr_array(S, copy=True)  # sorting must not touch the caller's arrays
     csr.sort_indices()
     return Packed("csr", csr.shape, {"indptr": _index(csr.indptr), "indices": _index(csr.indices),
                                      "values": _values(csr.data, dtype)}, flops=csr.nnz)
@@ -117,8 +118,9 @@ def pack_codebook(S, dtype):
     dense = bool(S.mask.all())
     rows = S.index if dense else [S.index[i, S.mask[i]] for i in range(S.shape[0])]
     packed, row_bytes = pack_bits(rows, S.bits)
-    # zero-padded to 32 values: the AVX-512 kernel loads the table as two 16-float registers
-    table = np.zeros(max(32, len(S.centroids)), dtype)
+    # zero-padded to 32 values (the AVX-512 kernel loads the table as two 16-float registers)
+    # and to every value `bits` can index, so that no packed index reads past the table
+    table = np.zeros(max(32, 1 << S.bits, len(S.centroids)), dtype)
     table[:len(S.centroids)] = S.centroids
     arrays = {"packed": packed, "row_bytes": row_bytes, "table": table}
     if not dense:
@@ -245,23 +247,144 @@ def pack(S, dtype=None, butterflies=True):
     >>> p.kind, p.shape, p.flops, p.nbytes
     ('lowrank', (4, 3), 7, 28)
     """
+    return check_packed(_pack(S, dtype, butterflies))
+
+
+def _pack(S, dtype, butterflies):
     dtype = np.dtype(getattr(S, "dtype", np.float64) if dtype is None else dtype)
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-    if isinstance(S, Codebook):  # before CSRStructure, its base
-        return pack_codebook(S, dtype)
-    if isinstance(S, CSRStructure):
-        return pack_csr(S.csr, dtype)
     if scipy.sparse.issparse(S):
-        return pack_csr(S, dtype)
-    if isinstance(S, SparseProduct):
-        return pack_product(S, dtype, butterflies)
-    for kind, packer in [(LowRank, pack_lowrank), (SSS, pack_sss)]:
-        if isinstance(S, kind):
-            return packer(S, dtype)
+        return pack_csr(as_csr(S, "S"), dtype)
+    if isinstance(S, CSRStructure) and not isinstance(S, Codebook):
+        return pack_csr(as_csr(S.csr, f"{type(S).__name__}.csr"), dtype)
+    try:
+        if isinstance(S, Codebook):
+            return pack_codebook(S, dtype)
+        if isinstance(S, SparseProduct):
+            return pack_product(S, dtype, butterflies)
+        for kind, packer in [(LowRank, pack_lowrank), (SSS, pack_sss)]:
+            if isinstance(S, kind):
+                return packer(S, dtype)
+    except (IndexError, AttributeError, TypeError, ValueError) as error:
+        # a structure whose attributes were replaced after it was built: they no longer fit
+        raise ValueError(f"{type(S).__name__} is inconsistent ({type(error).__name__}: "
+                         f"{error}); build it again rather than changing its arrays") from None
     if isinstance(S, Structure):
         raise TypeError(f"no kernel for {type(S).__name__}")
-    W = np.asarray(S)
-    if W.ndim != 2:
-        raise ValueError(f"S must be a structure or a 2-D matrix, got shape {W.shape}")
+    W = as_matrix(S, "S")
     return pack_dense(W, dtype)
+
+
+def _bad(p, what):
+    raise ValueError(f"{p.kind} layout of a {p.shape[0]}x{p.shape[1]} matrix: {what} (was the "
+                     "structure changed after it was built, or its sparse input malformed?)")
+
+
+def _check_csr(p, indptr, indices, m, n, values_size, where=""):
+    if len(indptr) != m + 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
+        _bad(p, f"{where}row pointers must rise from 0 in {m + 1} steps")
+    if indptr[-1] != len(indices) or indptr[-1] > values_size:
+        _bad(p, f"{where}row pointers end at {indptr[-1]}, not at the {len(indices)} entries")
+    if len(indices) and (indices.min() < 0 or indices.max() >= n):
+        _bad(p, f"{where}column indices must lie in [0, {n})")
+
+
+def check_packed(p):
+    """``p`` itself, once every index and size the C kernel will follow is known to be in bounds.
+
+    The kernels trust their arguments; this is where that trust is earned, on
+    both paths (C and NumPy), whatever happened to the structure after it was
+    built. A ValueError names what is out of place.
+    """
+    a, (m, n) = p.arrays, p.shape
+    if m < 0 or n < 0:
+        _bad(p, "negative shape")
+    for name, array in a.items():
+        if not array.flags.c_contiguous or array.ndim not in (1, 2):
+            _bad(p, f"{name} must be a contiguous 1-D or 2-D array")
+    if p.kind == "dense" and a["W"].shape != (m, n):
+        _bad(p, f"W has shape {a['W'].shape}")
+    elif p.kind == "lowrank" and (a["Ut"].shape != (p.sizes["r"], m)
+                                  or a["V"].shape != (p.sizes["r"], n)):
+        _bad(p, f"factors of shapes {a['Ut'].shape[::-1]} and {a['V'].shape} do not make it")
+    elif p.kind == "csr":
+        _check_csr(p, a["indptr"], a["indices"], m, n, len(a["values"]))
+        if len(a["values"]) != len(a["indices"]):
+            _bad(p, "one value per column index")
+    elif p.kind == "codebook":
+        _check_codebook(p, a, m, n)
+    elif p.kind == "product":
+        _check_product(p, a, m, n)
+    elif p.kind == "sss":
+        _check_sss(p, a, m, n)
+    return p
+
+
+def _check_codebook(p, a, m, n):
+    bits, starts = p.sizes["bits"], a["row_bytes"]
+    if not 1 <= bits <= 8 or len(a["table"]) < max(32, 1 << bits):
+        _bad(p, f"{bits} bits need a table of {max(32, 1 << bits)} values")
+    if p.sizes["sparse"]:
+        _check_csr(p, a["indptr"], a["indices"], m, n, len(a["indices"]))
+        counts = np.diff(a["indptr"])
+    else:
+        counts = np.full(m, n)
+    if len(starts) != m + 1 or starts[0] != 0 or np.any(np.diff(starts) < -(-counts * bits // 8)):
+        _bad(p, "row starts must leave each row its packed bytes")
+    if starts[-1] + 1 > len(a["packed"]):  # one spare byte: an entry is read as 16 bits
+        _bad(p, "packed indices end before the last row does")
+
+
+def _check_product(p, a, m, n):
+    desc, index, values = a["desc"], a["index"], a["values"]
+    if desc.ndim != 2 or desc.shape != (p.sizes["factors"], 6) or not len(desc):
+        _bad(p, "one 6-number description per factor")
+    width = n
+    for f, (kind, rows, cols, stride, at_index, at_value) in enumerate(desc):
+        where = f"factor {f}: "
+        if cols != width or rows < 0 or (f < len(desc) - 1 and rows > p.sizes["inner"]):
+            _bad(p, f"{where}shape ({rows}, {cols}) does not chain")
+        if kind == PRODUCT_BUTTERFLY:
+            if (rows != cols or stride < 1 or stride & (stride - 1) or rows % (2 * stride)
+                    or not 0 <= at_value <= len(values) - 2 * rows):
+                _bad(p, f"{where}not a radix-2 butterfly within the values")
+        elif kind == PRODUCT_CSR:
+            if not 0 <= at_index <= len(index) - rows - 1 or not 0 <= at_value <= len(values):
+                _bad(p, f"{where}offsets outside the arrays")
+            indptr = index[at_index:at_index + rows + 1]
+            nnz = indptr[-1]
+            _check_csr(p, indptr, index[at_index + rows + 1:at_index + rows + 1 + max(nnz, 0)],
+                       rows, cols, len(values) - at_value, where)
+        else:
+            _bad(p, f"{where}unknown kind {kind}")
+        width = rows
+    if width != m:
+        _bad(p, f"the last factor has {width} rows")
+
+
+def _check_sss(p, a, m, n):
+    desc, values = a["desc"], a["values"]
+    K = len(desc)
+    f = {name: i for i, name in enumerate(SSS_FIELDS)}
+    if desc.ndim != 2 or desc.shape != (p.sizes["stages"], len(SSS_FIELDS)) or K < 1:
+        _bad(p, f"one {len(SSS_FIELDS)}-number description per stage")
+    sizes = desc[:, [f["m"], f["n"], f["dl"], f["du"]]]
+    if sizes.min() < 0 or desc[-1, f["dl"]] or desc[-1, f["du"]]:
+        _bad(p, "negative sizes, or a state after the last stage")
+    if sizes[:, 2:].max(initial=0) > p.sizes["max_state"]:
+        _bad(p, "a state larger than the work buffer")
+    ms, ns, dl, du = sizes.T
+    if (ms.sum() != m or ns.sum() != n or np.any(desc[:, f["row"]] != np.cumsum(ms) - ms)
+            or np.any(desc[:, f["col"]] != np.cumsum(ns) - ns)):
+        _bad(p, "stages do not tile the matrix")
+    for k in range(K):
+        blocks = [("D", ms[k] * ns[k])]
+        if k + 1 < K:
+            blocks += [("B", dl[k] * ns[k]), ("A", dl[k] * (dl[k - 1] if k else 0)),
+                       ("C", ms[k + 1] * dl[k]), ("Bt", ms[k] * du[k]),
+                       ("Ct", du[k] * ns[k + 1]),
+                       ("At", du[k] * du[k + 1] if k + 2 < K else 0)]
+        for name, size in blocks:
+            if not 0 <= desc[k, f[name]] <= len(values) - size:
+                _bad(p, f"stage {k}: block {name} outside the values")

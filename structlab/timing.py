@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from structlab._validate import check_float, check_int
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -59,6 +61,12 @@ def measure(func, *args, repeats=15, warmup=3, min_sample=2e-3, threads=1):
     >>> 0 < t.best <= t.median
     True
     """
+    if not callable(func):
+        raise TypeError(f"func must be callable, got {type(func).__name__}")
+    repeats = check_int(repeats, "repeats", low=1, high=10_000)
+    warmup = check_int(warmup, "warmup", low=0, high=10_000)
+    min_sample = check_float(min_sample, "min_sample", low=0, high=10)
+    threads = check_int(threads, "threads", low=1)
     with single_thread(threads):
         for _ in range(warmup):
             func(*args)
@@ -125,6 +133,8 @@ def compare(S, batch=1, dtype=np.float32, seed=0, butterflies=True, **measure_kw
     """
     from structlab.kernels import Plan
 
+    batch = check_int(batch, "batch", low=1, high=100_000)
+    seed = check_int(seed, "seed", low=0)
     plan = Plan(S, dtype, butterflies)
     if plan.packed.flops == 0:
         raise ValueError("S stores no numbers: there is no product to time")

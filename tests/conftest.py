@@ -3,9 +3,18 @@ import os
 import matplotlib
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# The fuzz suite (tests/fuzz): a short run by default, as CI does; a long one with
+# `pytest tests/fuzz --hypothesis-profile=long`.
+_FUZZ = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                   HealthCheck.filter_too_much])
+settings.register_profile("ci", max_examples=40, derandomize=True, **_FUZZ)
+settings.register_profile("long", max_examples=2000, **_FUZZ)
+settings.load_profile("ci")
 
 
 @pytest.fixture

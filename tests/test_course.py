@@ -45,3 +45,42 @@ def test_a_cell_without_reply_is_retried_once_in_a_new_kernel(tmp_path):
     with pytest.raises(CellTimeoutError):
         execute(read_notebook("# %%\nimport time\ntime.sleep(30)\n"), cwd=tmp_path, timeout=3,
                 retries=0)
+
+
+def test_a_lost_reply_is_noticed_in_seconds(tmp_path, monkeypatch):
+    """The kernel answers, the client never hears it: the run goes on from the cell's outputs."""
+    import time
+
+    import pytest
+    from nbclient.util import ensure_async
+
+    from structlab import course
+
+    watchful = course._watchful_client_class()
+
+    class LosesOneReply(watchful):
+        lost = []
+
+        async def _async_poll_for_reply(self, msg_id, *args, **kwargs):
+            get = self.kc.shell_channel.get_msg
+
+            async def lossy(*a, **k):
+                msg = await ensure_async(get(*a, **k))
+                if msg["msg_type"] == "execute_reply" and not LosesOneReply.lost:
+                    LosesOneReply.lost.append(msg_id)
+                    return await lossy(*a, **k)  # this one never arrives
+                return msg
+
+            self.kc.shell_channel.get_msg = lossy
+            try:
+                return await super()._async_poll_for_reply(msg_id, *args, **kwargs)
+            finally:
+                self.kc.shell_channel.get_msg = get
+
+    monkeypatch.setattr(course, "_watchful_client_class", lambda: LosesOneReply)
+    notebook = course.read_notebook("# %%\nx = 41\n\n# %%\nprint(x + 1)\n")
+    start = time.monotonic()
+    with pytest.warns(RuntimeWarning, match="finished a cell but its reply never came"):
+        course.execute(notebook, cwd=tmp_path, timeout=120)
+    assert time.monotonic() - start < 60 and LosesOneReply.lost
+    assert notebook.cells[1].outputs[0]["text"] == "42\n"

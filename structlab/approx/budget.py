@@ -6,7 +6,7 @@ comparison can loop over methods without knowing each chapter's API.
 
 import numpy as np
 
-from structlab._validate import as_matrix, check_int
+from structlab._validate import as_matrix, check_int, check_share
 
 METHODS = ("lowrank", "pruning", "codebook", "pruned codebook", "sparse product", "sss")
 
@@ -25,15 +25,18 @@ def hadamard_butterflies(n):
     >>> S.nparams
     16
     """
+    import scipy.sparse
+
     from structlab.structures.sparse_product import SparseProduct
 
-    n = check_int(n, "n", low=2)
+    n = check_int(n, "n", low=2, high=1 << 20)  # 2**20: 40 M stored numbers already
     if n & (n - 1):
         raise ValueError(f"n must be a power of two, got {n}")
     h2 = np.array([[1.0, 1.0], [1.0, -1.0]])
     strides = [1 << j for j in range(n.bit_length() - 1)]
-    return SparseProduct([np.kron(np.kron(np.eye(n // (2 * s)), h2), np.eye(s))
-                          for s in reversed(strides)])
+    return SparseProduct([scipy.sparse.kron(scipy.sparse.kron(scipy.sparse.identity(n // (2 * s)),
+                                                              h2), scipy.sparse.identity(s),
+                                            format="csr") for s in reversed(strides)])
 
 
 def approximate(W, method, share=0.1, *, bits=None, n_iter=20, seed=0):
@@ -82,9 +85,12 @@ def approximate(W, method, share=0.1, *, bits=None, n_iter=20, seed=0):
     W = as_matrix(W, "W")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if not 0 < share <= 1:
-        raise ValueError(f"share must be in (0, 1], got {share}")
+    share = check_share(share)
+    if bits is not None:
+        bits = check_int(bits, "bits", low=1, high=8)
     m, n = W.shape
+    if not W.size:
+        raise ValueError(f"W must have at least one row and one column, got shape {W.shape}")
     budget = int(share * m * n)
     if method == "lowrank":
         return lowrank_approximation(W, nparams=max(budget, m + n))

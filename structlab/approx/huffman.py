@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from structlab.structures.sparse import relative_indices
+from structlab._validate import as_mask, as_numpy, check_int
+
+from structlab.structures.sparse import MAX_INDEX_BITS, relative_indices
 
 FLOAT_BITS = 32  # centroids, biases and unshared weights are stored as float32
 LENGTH_BITS = 8  # a canonical Huffman table stores one code length per symbol
@@ -43,7 +45,7 @@ def huffman_code(symbols):
         symbol gets the one-bit code ``"0"``. Ties are broken by symbol order,
         so the code is deterministic.
     """
-    values, counts = np.unique(np.asarray(symbols), return_counts=True)
+    values, counts = _counted(symbols)
     if len(values) == 0:
         raise ValueError("symbols is empty: nothing to code")
     if len(values) == 1:
@@ -61,15 +63,32 @@ def huffman_code(symbols):
     return heap[0][2]
 
 
+def _counted(symbols):
+    """The distinct symbols of a 1-D stream, sorted, and how often each occurs."""
+    stream = as_numpy(symbols, "symbols")
+    if stream.ndim != 1 or (stream.size and stream.dtype.kind not in "biuUS"):
+        raise TypeError(f"symbols must be a 1-D sequence of integers or strings, got dtype "
+                        f"{stream.dtype} and shape {stream.shape}")
+    return np.unique(stream, return_counts=True)
+
+
+def _codeword(code, symbol):
+    try:
+        return code[symbol]
+    except (KeyError, TypeError):
+        raise ValueError(f"symbol {symbol!r} has no code word in the code given") from None
+
+
 def coded_bits(symbols, code):
     """Length in bits of ``symbols`` under ``code``, without building the bit string."""
-    values, counts = np.unique(np.asarray(symbols), return_counts=True)
-    return int(sum(len(code[v.item()]) * int(c) for v, c in zip(values, counts)))
+    values, counts = _counted(symbols)
+    return int(sum(len(_codeword(code, v.item())) * int(c) for v, c in zip(values, counts)))
 
 
 def encode(symbols, code):
     """Pack ``symbols`` into bytes with ``code``; return ``(data, nbits)``."""
-    bits = "".join(code[s.item() if hasattr(s, "item") else s] for s in symbols)
+    _counted(symbols)  # refuses what is not a 1-D stream of integers or strings
+    bits = "".join(_codeword(code, s.item() if hasattr(s, "item") else s) for s in symbols)
     padded = bits + "0" * (-len(bits) % 8)
     data = bytes(int(padded[i:i + 8], 2) for i in range(0, len(padded), 8))
     return data, len(bits)
@@ -77,6 +96,9 @@ def encode(symbols, code):
 
 def decode(data, nbits, code):
     """Inverse of :func:`encode`: the ``nbits`` first bits of ``data`` back to symbols."""
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
+    nbits = check_int(nbits, "nbits", low=0)
     bits = "".join(f"{byte:08b}" for byte in data)[:nbits]
     if len(bits) < nbits:
         raise ValueError(f"data holds {len(bits)} bits, fewer than nbits={nbits}")
@@ -116,8 +138,8 @@ class LayerStorage:
 
     @property
     def ratio(self):
-        """Dense float32 size over the Huffman-coded size."""
-        return self.dense_bits / self.huffman_bits
+        """Dense float32 size over the Huffman-coded size (inf when nothing is stored)."""
+        return self.dense_bits / self.huffman_bits if self.huffman_bits else float("inf")
 
 
 def layer_storage(name, mask, index=None, n_centroids=None, index_bits=5, n_bias=0):
@@ -142,7 +164,9 @@ def layer_storage(name, mask, index=None, n_centroids=None, index_bits=5, n_bias
     -------
     LayerStorage
     """
-    mask = np.asarray(mask, dtype=bool).ravel()
+    mask = as_mask(mask, "mask").ravel()
+    n_bias = check_int(n_bias, "n_bias", low=0)
+    index_bits = check_int(index_bits, "index_bits", low=1, high=MAX_INDEX_BITS)
     extra = FLOAT_BITS * n_bias
     if not mask.any():  # pruned away entirely: only the biases remain
         return LayerStorage(name, mask.size + n_bias, 0, 0, 0, index_bits, extra, extra)
@@ -154,9 +178,15 @@ def layer_storage(name, mask, index=None, n_centroids=None, index_bits=5, n_bias
     else:
         if n_centroids is None:
             raise ValueError("n_centroids is required with index")
+        n_centroids = check_int(n_centroids, "n_centroids", low=1)
+        index = as_numpy(index, "index")
+        if index.size != mask.size or index.dtype.kind not in "iu" or (
+                index.size and (index.min() < 0 or index.max() >= n_centroids)):
+            raise ValueError(f"index must hold one integer in [0, {n_centroids}) per weight "
+                             f"of mask ({mask.size})")
         # Fillers get their own symbol, n_centroids, so a decoder can tell them apart.
         symbols = np.full(len(gaps), n_centroids, dtype=np.int64)
-        symbols[~is_filler] = np.asarray(index).ravel()[mask]
+        symbols[~is_filler] = index.ravel()[mask]
         weight_bits = max(1, math.ceil(math.log2(n_centroids + bool(is_filler.any()))))
         extra += FLOAT_BITS * n_centroids
         stream_bits = _huffman_total(symbols)

@@ -22,7 +22,7 @@ Examples
 
 import numpy as np
 
-from structlab._validate import as_array, as_matrix, check_int
+from structlab._validate import as_array, as_mask, as_matrix, as_vector, check_float, check_int
 
 INIT_MODES = ("forgy", "density", "linear")
 
@@ -41,6 +41,9 @@ def init_centroids(w, k, mode="linear", seed=0):
     """
     w = np.ravel(as_array(w, "w"))
     k = check_int(k, "k", low=1)
+    if mode not in INIT_MODES:
+        raise ValueError(f"mode must be one of {INIT_MODES}, got {mode!r}")
+    seed = check_int(seed, "seed", low=0)
     distinct = np.unique(w)
     if len(distinct) < k:
         raise ValueError(f"cannot make {k} clusters from {len(distinct)} distinct values")
@@ -48,10 +51,8 @@ def init_centroids(w, k, mode="linear", seed=0):
         centroids = np.random.default_rng(seed).choice(distinct, size=k, replace=False)
     elif mode == "density":
         centroids = np.quantile(w, (np.arange(k) + 0.5) / k)
-    elif mode == "linear":
-        centroids = np.linspace(w.min(), w.max(), k)
     else:
-        raise ValueError(f"mode must be one of {INIT_MODES}, got {mode!r}")
+        centroids = np.linspace(w.min(), w.max(), k)
     return np.sort(centroids).astype(np.float64)
 
 
@@ -70,8 +71,12 @@ def kmeans_1d(w, centroids, max_iter=100, tol=1e-10):
     labels : ndarray of int64, shape (len(w),)
     """
     w = np.ravel(as_array(w, "w")).astype(np.float64)
-    centroids = np.sort(np.asarray(centroids, dtype=np.float64))
+    centroids = np.sort(as_vector(centroids, "centroids").astype(np.float64))
+    max_iter = check_int(max_iter, "max_iter", low=1, high=100_000)
+    tol = check_float(tol, "tol", low=0)
     k = len(centroids)
+    if not k:
+        raise ValueError("centroids is empty")
     if len(np.unique(w)) < k:
         raise ValueError(f"cannot make {k} clusters from {len(np.unique(w))} distinct values")
     for _ in range(max_iter):
@@ -127,10 +132,8 @@ def kmeans_share(W, bits, init="linear", mask=None, seed=0):
     from structlab.structures.codebook import Codebook
 
     W = as_matrix(W, "W")
-    bits = check_int(bits, "bits", low=1)
-    mask = np.ones(W.shape, bool) if mask is None else np.asarray(mask, dtype=bool)
-    if mask.shape != W.shape:
-        raise ValueError(f"mask must have the shape of W {W.shape}, got {mask.shape}")
+    bits = check_int(bits, "bits", low=1, high=8)  # the codebook kernels unpack 1 to 8 bits
+    mask = np.ones(W.shape, bool) if mask is None else as_mask(mask, "mask", W.shape)
     survivors = W[mask]
     centroids, labels = kmeans_1d(survivors, init_centroids(survivors, 2**bits, init, seed))
     index = np.zeros(W.shape, dtype=np.int64)

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse
 from tqdm.auto import tqdm
 
-from structlab._validate import as_matrix, check_int
+from structlab._validate import as_csr, as_matrix, check_float, check_int, check_shape
 from structlab.structures.sparse_product import SparseProduct
 
 KINDS = ("sp", "splin", "spcol", "splincol", "dense")
@@ -54,6 +54,9 @@ PATIENCE = 5
 SPLIT_TOL = 0.25
 # Fitted entries at most this fraction of their factor's largest are dropped.
 NEGLIGIBLE = 1e-12
+# Limits on what is asked for: beyond them a run would not end in any useful time.
+MAX_FACTORS = 64
+MAX_SWEEPS = 100_000
 
 
 # --------------------------------------------------------------------------- projections
@@ -93,6 +96,12 @@ def _top_k_sparse(values, groups, k):
     return rank < k
 
 
+def _checked_projection(M, kind, k):
+    """What the public projections do: check ``M`` and ``k``, then :func:`_project`."""
+    M = as_csr(M, "M") if scipy.sparse.issparse(M) else as_matrix(M, "M")
+    return _project(M, kind, check_int(k, "k", low=1))
+
+
 def _project(M, kind, k, compact=False):
     """Keep the entries ``kind`` selects; sparse in, CSR out; dense in, dense out
     (or, with ``compact``, the form :func:`_compact` would choose, built without a dense pass)."""
@@ -128,7 +137,7 @@ def project_splin(M, k):
     array([[ 0. , -3. ,  0. ],
            [ 0.5,  0. ,  0. ]])
     """
-    return _project(M, "splin", k)
+    return _checked_projection(M, "splin", k)
 
 
 def project_spcol(M, k):
@@ -140,7 +149,7 @@ def project_spcol(M, k):
     array([[ 0., -3.],
            [ 2.,  0.]])
     """
-    return _project(M, "spcol", k)
+    return _checked_projection(M, "spcol", k)
 
 
 def project_splincol(M, k):
@@ -157,7 +166,7 @@ def project_splincol(M, k):
     array([[3., 2.],
            [1., 0.]])
     """
-    return _project(M, "splincol", k)
+    return _checked_projection(M, "splincol", k)
 
 
 def project_sp(M, k):
@@ -169,7 +178,7 @@ def project_sp(M, k):
     array([[ 0., -3.],
            [ 2.,  0.]])
     """
-    return _project(M, "sp", k)
+    return _checked_projection(M, "sp", k)
 
 
 @dataclass(frozen=True)
@@ -209,9 +218,7 @@ class Constraint:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        if len(self.shape) != 2:
-            raise ValueError(f"shape must be (rows, columns), got {self.shape!r}")
-        m, n = (check_int(s, "shape", low=1) for s in self.shape)
+        m, n = check_shape(self.shape, "shape")
         object.__setattr__(self, "shape", (m, n))
         limit = {"sp": m * n, "splin": n, "spcol": m, "splincol": min(m, n), "dense": None}
         if self.kind != "dense":
@@ -474,10 +481,23 @@ def _palm(A, constraints, factors, lam, n_iter, tol, min_gain, rng):
 
 
 def _check_stopping(tol, min_gain):
-    if not (isinstance(tol, (int, float)) and 0 <= tol < 1):
-        raise ValueError(f"tol must be a number in [0, 1), got {tol!r}")
-    if min_gain is not None and not (isinstance(min_gain, (int, float)) and 0 <= min_gain < 1):
-        raise ValueError(f"min_gain must be None or a number in [0, 1), got {min_gain!r}")
+    check_float(tol, "tol", low=0, high=1, open_high=True)
+    if min_gain is not None:
+        check_float(min_gain, "min_gain", low=0, high=1, open_high=True)
+
+
+def _unit_scaled(A):
+    """``A`` checked, and scaled by a power of two (exactly) to a largest entry in [0.5, 1).
+
+    Every step of palm4MSA is scale-free, so the fit is the same; only a matrix of
+    tiny (or huge) entries, whose squared norm would underflow (or overflow), needs it.
+    Returns ``(A / scale, scale)``.
+    """
+    A = as_matrix(A, "A")
+    if not A.any():  # every relative error would divide by zero
+        raise ValueError("A is all zeros: there is nothing to factor")
+    scale = np.ldexp(1.0, int(np.frexp(np.abs(A).max())[1]))
+    return A / scale, scale
 
 
 def palm4msa(A, constraints, n_iter=100, *, tol=0.0, min_gain=None, init=None, lam=1.0,
@@ -517,21 +537,21 @@ def palm4msa(A, constraints, n_iter=100, *, tol=0.0, min_gain=None, init=None, l
     (True, (8, 8))
     """
     start = time.perf_counter()
-    A = as_matrix(A, "A")
+    A, scale = _unit_scaled(A)
     constraints = check_chain(constraints, A.shape)
-    n_iter = check_int(n_iter, "n_iter", low=1)
+    n_iter = check_int(n_iter, "n_iter", low=1, high=MAX_SWEEPS)
     _check_stopping(tol, min_gain)
-    lam = float(lam)
-    if not np.isfinite(lam) or lam == 0:
-        raise ValueError(f"lam must be a finite nonzero number, got {lam}")
+    lam = check_float(lam, "lam")
+    if lam == 0:
+        raise ValueError("lam must not be 0")
     if init is None:
         factors = initial_factors(constraints)
     else:
         factors = [_compact(as_matrix(_dense(S), f"init[{j}]", shape=c.shape))
                    for j, (S, c) in enumerate(zip(init, constraints, strict=True))]
-    factors, lam, errors = _palm(A, constraints, factors, float(lam), n_iter, tol, min_gain,
+    factors, lam, errors = _palm(A, constraints, factors, lam / scale, n_iter, tol, min_gain,
                                  np.random.default_rng(seed))
-    return Fit(_product(factors, lam), errors, time.perf_counter() - start)
+    return Fit(_product(factors, lam * scale), errors, time.perf_counter() - start)
 
 
 # --------------------------------------------------------------------------- hierarchical
@@ -578,7 +598,7 @@ def hierarchical(A, factor_constraints, residual_constraints, n_iter=50, *, glob
     (4, True)
     """
     start = time.perf_counter()
-    A = as_matrix(A, "A")
+    A, scale = _unit_scaled(A)
     factor_constraints, residual_constraints = list(factor_constraints), list(residual_constraints)
     if not factor_constraints:
         raise ValueError("factor_constraints must not be empty (at least two factors)")
@@ -586,8 +606,9 @@ def hierarchical(A, factor_constraints, residual_constraints, n_iter=50, *, glob
         raise ValueError(f"factor_constraints and residual_constraints must have the same "
                          f"length, got {len(factor_constraints)} and {len(residual_constraints)}")
     check_chain(residual_constraints[-1:] + factor_constraints[::-1], A.shape)
-    n_iter = check_int(n_iter, "n_iter", low=1)
-    global_iter = n_iter if global_iter is None else check_int(global_iter, "global_iter", low=1)
+    n_iter = check_int(n_iter, "n_iter", low=1, high=MAX_SWEEPS)
+    global_iter = (n_iter if global_iter is None
+                   else check_int(global_iter, "global_iter", low=1, high=MAX_SWEEPS))
     _check_stopping(tol, min_gain)
     rng = np.random.default_rng(seed)
     residual, lam, peeled, errors = _compact(A), 1.0, [], []
@@ -601,7 +622,7 @@ def hierarchical(A, factor_constraints, residual_constraints, n_iter=50, *, glob
         (residual, *peeled), lam, level_errors = _palm(A, cons, split + peeled, lam * split_lam,
                                                         global_iter, tol, min_gain, rng)
         errors.append(level_errors[-1])
-    return Fit(_product([residual] + peeled, lam), errors, time.perf_counter() - start)
+    return Fit(_product([residual] + peeled, lam * scale), errors, time.perf_counter() - start)
 
 
 # --------------------------------------------------------------------------- presets
@@ -661,8 +682,8 @@ def rectangular_constraints(shape, n_factors, k):
     >>> [(c.kind, c.k) for c in rcons]
     [('splin', 4), ('splin', 2)]
     """
-    m, n = (check_int(s, "shape", low=1) for s in shape)
-    n_factors = check_int(n_factors, "n_factors", low=2)
+    m, n = check_shape(shape, "shape")
+    n_factors = check_int(n_factors, "n_factors", low=2, high=MAX_FACTORS)
     r = min(m, n)
     k = check_int(k, "k", low=1, high=r)
     factor = [Constraint("splin", (r, n if level == 0 else r), k) for level in range(n_factors - 1)]

@@ -18,7 +18,7 @@ array([[False,  True],
 
 import numpy as np
 
-from structlab._validate import as_array
+from structlab._validate import as_array, as_mask, check_float
 
 
 def std_threshold(w, quality):
@@ -31,8 +31,7 @@ def std_threshold(w, quality):
     quality : float, >= 0
     """
     w = as_array(w, "w")
-    if not np.isfinite(quality) or quality < 0:
-        raise ValueError(f"quality must be a finite number >= 0, got {quality}")
+    quality = check_float(quality, "quality", low=0)
     return float(quality * np.std(w))
 
 
@@ -58,15 +57,12 @@ def magnitude_mask(w, *, quality=None, sparsity=None, mask=None):
     ndarray of bool, same shape as ``w``
     """
     w = as_array(w, "w")
-    alive = np.ones(w.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
-    if alive.shape != w.shape:
-        raise ValueError(f"mask must have the shape of w {w.shape}, got {alive.shape}")
+    alive = np.ones(w.shape, dtype=bool) if mask is None else as_mask(mask, "mask", w.shape)
     if (quality is None) == (sparsity is None):
         raise ValueError("give exactly one of quality or sparsity")
     if quality is not None:
         return alive & (np.abs(w) > std_threshold(w[alive], quality)) if alive.any() else alive
-    if not 0 <= sparsity < 1:
-        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+    sparsity = check_float(sparsity, "sparsity", low=0, high=1, open_high=True)
     # Already-pruned entries sort first (key -1), so they are dropped before any survivor.
     order = np.argsort(np.where(alive, np.abs(w), -1.0), axis=None, kind="stable")
     keep = alive.ravel().copy()
@@ -76,5 +72,7 @@ def magnitude_mask(w, *, quality=None, sparsity=None, mask=None):
 
 def sparsity_of(mask):
     """Fraction of entries a mask drops."""
-    mask = np.asarray(mask, dtype=bool)
+    mask = as_mask(mask, "mask")
+    if not mask.size:
+        raise ValueError("mask is empty: no sparsity to speak of")
     return 1.0 - mask.sum() / mask.size

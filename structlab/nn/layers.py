@@ -8,6 +8,19 @@ from structlab._validate import as_matrix, as_vector, check_int
 from structlab.approx.svd import absorb_bias, lowrank_approximation
 
 
+def check_input(x, in_features, dtype):
+    """A layer's input: a tensor with ``in_features`` entries on its last axis, in ``dtype``."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"the input must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim < 1 or x.shape[-1] != in_features:
+        raise ValueError(f"the input must have {in_features} features on its last axis, got "
+                         f"shape {tuple(x.shape)}")
+    if x.dtype != dtype:
+        raise TypeError(f"the input is {x.dtype} but the layer computes in {dtype}: convert one "
+                        f"(x.to({dtype}) or layer.to({x.dtype}))")
+    return x
+
+
 def count_parameters(module):
     """Number of scalars in ``module``'s parameters (trainable or not)."""
     return sum(p.numel() for p in module.parameters())
@@ -59,6 +72,7 @@ class LowRankLinear(nn.Module):
         return count_parameters(self)
 
     def forward(self, x):
+        check_input(x, self.project.in_features, self.project.weight.dtype)
         return self.expand(self.project(x))
 
     @classmethod
@@ -125,8 +139,9 @@ class SharedWeights(nn.Module):
     def __init__(self, centroids, index, mask):
         super().__init__()
         self.centroids = nn.Parameter(torch.as_tensor(centroids, dtype=torch.float32).clone())
-        self.register_buffer("index", torch.as_tensor(index, dtype=torch.int64))
-        self.register_buffer("mask", torch.as_tensor(mask, dtype=torch.bool))
+        # copies: a structure's index arrays are read-only, and a buffer owns its memory
+        self.register_buffer("index", torch.tensor(np.asarray(index), dtype=torch.int64))
+        self.register_buffer("mask", torch.tensor(np.asarray(mask), dtype=torch.bool))
 
     def forward(self, weight):
         shared = self.centroids[self.index]
@@ -186,6 +201,7 @@ class SparseProductLinear(nn.Module):
         return count_parameters(self)
 
     def forward(self, x):
+        check_input(x, self.in_features, self.values[0].dtype)
         for j in reversed(range(len(self.shapes))):
             rows, cols = getattr(self, f"rows{j}"), getattr(self, f"cols{j}")
             out = x.new_zeros(*x.shape[:-1], self.shapes[j][0])
@@ -367,6 +383,7 @@ class SSSLinear(nn.Module):
         return outputs
 
     def forward(self, x):
+        check_input(x, sum(self.col_sizes), self.D[0].dtype)
         parts = self._split(x, self.col_sizes)
         lower = self._causal("lower", parts, self.row_sizes)
         upper = self._anticausal("upper", parts, self.row_sizes)

@@ -5,6 +5,27 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from structlab._validate import as_numpy, check_int
+
+
+# Widths far beyond any model of the course (the widest layer here has 1536 units)
+# are refused before torch tries to allocate them.
+MAX_WIDTH = 2**16
+
+
+def _sizes(values, name, count):
+    """``values`` as ``count`` integers in [1, MAX_WIDTH] (layer widths), or a clear error."""
+    sizes = as_numpy(values, name)
+    if (sizes.shape != (count,) or sizes.dtype.kind not in "iu" or sizes.min() < 1
+            or sizes.max() > MAX_WIDTH):
+        raise ValueError(f"{name} must be {count} integers between 1 and {MAX_WIDTH}, "
+                         f"got {values!r}")
+    return tuple(int(s) for s in sizes)
+
+
+def _seeded(seed):
+    torch.manual_seed(check_int(seed, "seed", low=0))
+
 
 def wine_mlp(n_features=13, n_hidden=10, n_classes=3, seed=0):
     """The seed's wine classifier: ``Linear(13, 10) -> tanh -> Linear(10, 3)``.
@@ -18,7 +39,9 @@ def wine_mlp(n_features=13, n_hidden=10, n_classes=3, seed=0):
     >>> sum(p.numel() for p in model.parameters())
     173
     """
-    torch.manual_seed(seed)
+    n_features, n_hidden, n_classes = _sizes([n_features, n_hidden, n_classes],
+                                             "n_features, n_hidden, n_classes", 3)
+    _seeded(seed)
     return nn.Sequential(OrderedDict(
         hidden=nn.Linear(n_features, n_hidden),
         act=nn.Tanh(),
@@ -37,7 +60,7 @@ def lenet_300_100(seed=0):
     >>> sum(p.numel() for p in lenet_300_100().parameters())
     266610
     """
-    torch.manual_seed(seed)
+    _seeded(seed)
     return nn.Sequential(OrderedDict(
         fc1=nn.Linear(784, 300), relu1=nn.ReLU(),
         fc2=nn.Linear(300, 100), relu2=nn.ReLU(),
@@ -58,7 +81,7 @@ def lenet_5(seed=0):
     >>> sum(p.numel() for p in lenet_5().parameters())
     431080
     """
-    torch.manual_seed(seed)
+    _seeded(seed)
     return nn.Sequential(OrderedDict(
         image=nn.Unflatten(1, (1, 28, 28)),
         conv1=nn.Conv2d(1, 20, 5), pool1=nn.MaxPool2d(2),
@@ -85,8 +108,8 @@ def evolving_cnn(widths=(32, 64, 128, 1536), seed=0):
     >>> sum(p.numel() for p in evolving_cnn((8, 16, 24, 32)).parameters())
     12002
     """
-    c1, c2, c3, h = widths
-    torch.manual_seed(seed)
+    c1, c2, c3, h = _sizes(widths, "widths", 4)
+    _seeded(seed)
     return nn.Sequential(OrderedDict(
         image=nn.Unflatten(1, (1, 28, 28)),
         conv1=nn.Conv2d(1, c1, 3, padding=1), act1=nn.ReLU(), pool1=nn.MaxPool2d(2),
@@ -117,6 +140,7 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, channels, width):
         super().__init__()
+        channels, width = _sizes([channels, width], "channels, width", 2)
         self.branch = nn.Sequential(OrderedDict(
             conv_a=nn.Conv2d(channels, width, 3, padding=1), act=nn.ReLU(),
             conv_b=nn.Conv2d(width, channels, 3, padding=1)))
@@ -142,9 +166,9 @@ def evolving_resnet(widths=(64, 64, 1024), channels=(16, 32), seed=0):
     >>> evolving_resnet((4, 4, 8))(torch.zeros(2, 784)).shape
     torch.Size([2, 10])
     """
-    w1, w2, h = widths
-    c1, c2 = channels
-    torch.manual_seed(seed)
+    w1, w2, h = _sizes(widths, "widths", 3)
+    c1, c2 = _sizes(channels, "channels", 2)
+    _seeded(seed)
     return nn.Sequential(OrderedDict(
         image=nn.Unflatten(1, (1, 28, 28)),
         stem=nn.Conv2d(1, c1, 3, padding=1), act1=nn.ReLU(), pool1=nn.MaxPool2d(2),

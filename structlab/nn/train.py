@@ -3,17 +3,51 @@
 import pickle
 import warnings
 
-import numpy as np
 import torch
 from torch import nn
 
+from structlab._validate import as_array, as_numpy, check_float, check_int
 from structlab.cache import atomic_write, cache_path
+
+MAX_EPOCHS = 100_000
 
 
 def as_tensors(X, y=None):
-    """``X`` as float32 and ``y`` as int64 torch tensors (``y`` optional)."""
-    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
-    return X if y is None else (X, torch.as_tensor(np.asarray(y), dtype=torch.int64))
+    """``X`` as float32 and ``y`` as int64 torch tensors (``y`` optional), checked.
+
+    ``X`` must hold finite real numbers, one sample per row (at least one);
+    ``y`` one non-negative integer label per row.
+    """
+    X = as_array(X, "X")
+    if X.ndim < 2:
+        raise ValueError(f"X must hold one sample per row (2-D or more), got shape {X.shape}")
+    X = torch.as_tensor(X, dtype=torch.float32)
+    if y is None:
+        return X
+    y = as_numpy(y, "y")
+    if y.shape != (len(X),) or (y.size and (y.dtype.kind not in "iu" or y.min() < 0)):
+        raise ValueError(f"y must hold one non-negative integer label per row of X ({len(X)}), "
+                         f"got dtype {y.dtype} and shape {y.shape}")
+    return X, torch.as_tensor(y, dtype=torch.int64)
+
+
+def check_fit(model, X, y=None):
+    """Run ``model`` on the first row of ``X`` (in eval mode): it must take ``X`` and give
+    one score per class that ``y`` names. A ValueError, not torch's RuntimeError, if not."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(X[:1])
+    except RuntimeError as error:
+        raise ValueError(f"the model cannot take X of shape {tuple(X.shape)}: "
+                         f"{str(error).splitlines()[0]}") from None
+    finally:
+        model.train(was_training)
+    if y is not None and (out.ndim != 2 or (y.numel() and int(y.max()) >= out.shape[1])):
+        raise ValueError(f"y holds labels up to {int(y.max()) if y.numel() else None}, but the "
+                         f"model gives outputs of shape {tuple(out.shape)}")
+    return out
 
 
 def fit_full_batch(model, X, y, *, alpha=1e-4, max_iter=200):
@@ -52,6 +86,9 @@ def fit_full_batch(model, X, y, *, alpha=1e-4, max_iter=200):
     1.0
     """
     X, y = as_tensors(X, y)
+    alpha = check_float(alpha, "alpha", low=0)
+    max_iter = check_int(max_iter, "max_iter", low=1, high=MAX_EPOCHS)
+    check_fit(model, X, y)
     params = [p for p in model.parameters() if p.requires_grad]
     weights = [p for p in params if p.ndim > 1]
     penalty = alpha / (2 * len(X))
@@ -76,6 +113,8 @@ def fit_full_batch(model, X, y, *, alpha=1e-4, max_iter=200):
 def accuracy(model, X, y, batch_size=4096):
     """Fraction of rows of ``X`` whose arg-max output equals ``y`` (evaluated in batches)."""
     X, y = as_tensors(X, y)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    check_fit(model, X, y)
     model.eval()
     correct = sum(int((model(X[i:i + batch_size]).argmax(dim=1) == y[i:i + batch_size]).sum())
                   for i in range(0, len(X), batch_size))
@@ -141,9 +180,14 @@ def train(model, X, y, *, epochs, batch_size=128, lr=1e-3, l2=0.0, seed=0,
     """
     from tqdm.auto import tqdm
 
+    X, y = as_tensors(X, y)
+    epochs = check_int(epochs, "epochs", low=1, high=MAX_EPOCHS)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    lr, l2 = check_float(lr, "lr", low=0, open_low=True), check_float(l2, "l2", low=0)
+    seed = check_int(seed, "seed", low=0)
+    check_fit(model, X, y)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    X, y = as_tensors(X, y)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     steps = epochs * -(-len(X) // batch_size)
     schedule = _cosine(optimizer, steps, 0)
@@ -249,8 +293,18 @@ def distill(layer, X, target_logits, *, epochs, lr=1e-3, batch_size=256, seed=0,
     """
     from tqdm.auto import tqdm
 
-    X, Y = (torch.as_tensor(np.asarray(a), dtype=next(layer.parameters()).dtype)
-            for a in (X, target_logits))
+    X, Y = (as_array(a, name) for a, name in ((X, "X"), (target_logits, "target_logits")))
+    if X.ndim != 2 or Y.ndim != 2 or len(X) != len(Y):
+        raise ValueError(f"X and target_logits must be matrices with one row per sample, got "
+                         f"shapes {X.shape} and {Y.shape}")
+    epochs = check_int(epochs, "epochs", low=1, high=MAX_EPOCHS)
+    batch_size, seed = check_int(batch_size, "batch_size", low=1), check_int(seed, "seed", low=0)
+    lr = check_float(lr, "lr", low=0, open_low=True)
+    X, Y = (torch.as_tensor(a, dtype=next(layer.parameters()).dtype) for a in (X, Y))
+    out = check_fit(layer, X)
+    if out.shape[1:] != Y.shape[1:]:
+        raise ValueError(f"the layer gives {tuple(out.shape[1:])} outputs per row, "
+                         f"target_logits has {tuple(Y.shape[1:])}")
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(layer.parameters(), lr=lr)
     steps = epochs * -(-len(X) // batch_size)

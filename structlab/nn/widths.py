@@ -18,10 +18,15 @@ from torch import nn
 from structlab.approx.widths import energy_width, grow, refit_next, shrink
 
 
-def _unit_axis_view(next_layer, width):
-    """``next_layer``'s weight as a float64 array with ``width`` units on axis 1."""
+def _unit_axis_view(layer, next_layer):
+    """``next_layer``'s weight as a float64 array with ``layer``'s units on axis 1.
+
+    A Linear after a Conv2d reads the flattened channels, ``width`` blocks of H*W.
+    """
+    width = width_of(layer)
     W2 = next_layer.weight.detach().cpu().double().numpy()
-    if isinstance(next_layer, nn.Linear) and next_layer.in_features != width:
+    flattened = isinstance(layer, nn.Conv2d) and isinstance(next_layer, nn.Linear)
+    if flattened and next_layer.in_features != width:
         if next_layer.in_features % width:
             raise ValueError(f"next_layer has {next_layer.in_features} inputs, not a multiple of "
                              f"the {width} units of layer")
@@ -95,10 +100,9 @@ def _rebuilt(template, weight, bias):
 
 def _parts(layer, next_layer):
     _check_pair(layer, next_layer)
-    width = width_of(layer)
     W1 = layer.weight.detach().cpu().double().numpy()
     b1 = None if layer.bias is None else layer.bias.detach().cpu().double().numpy()
-    return W1, b1, _unit_axis_view(next_layer, width)
+    return W1, b1, _unit_axis_view(layer, next_layer)
 
 
 def _next_bias(next_layer):

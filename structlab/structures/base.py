@@ -12,13 +12,40 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from structlab._validate import as_numpy
 
-class Structure(ABC):
+
+class ReadOnly:
+    """An object whose attributes are set by its constructor only.
+
+    The kernels trust the arrays a structure was built with (shapes that fit,
+    indices in range); so once ``__init__`` calls :meth:`_seal`, replacing an
+    attribute raises, and the index arrays handed to ``_seal`` become
+    read-only. (What is left, changing the numbers inside a value array, cannot
+    send a kernel out of bounds; packing checks the rest again.)
+    """
+
+    _sealed = False
+
+    def __setattr__(self, name, value):
+        if self._sealed:
+            raise AttributeError(f"{type(self).__name__} is read-only: build a new one "
+                                 f"instead of setting {name!r}")
+        super().__setattr__(name, value)
+
+    def _seal(self, *index_arrays):
+        for array in index_arrays:
+            array.setflags(write=False)
+        object.__setattr__(self, "_sealed", True)
+
+
+class Structure(ReadOnly, ABC):
     """Abstract read-only structured matrix.
 
     Subclasses implement ``shape``, ``dtype``, ``nparams``, ``toarray``,
-    ``matmat``, ``rmatmat``, ``flops`` and ``to_torch``; everything else is
-    derived here.
+    ``matmat``, ``rmatmat``, ``flops`` and ``to_torch``, and end their
+    constructor with ``self._seal(...)`` (:class:`ReadOnly`); everything else
+    is derived here.
     """
 
     # Makes ``ndarray @ structure`` defer to ``__rmatmul__`` instead of failing.
@@ -72,28 +99,26 @@ class Structure(ABC):
 
     @property
     def compression_ratio(self):
-        """Dense numbers divided by stored numbers (above 1 means smaller)."""
-        return self.dense_nparams / self.nparams
+        """Dense numbers divided by stored numbers (above 1 means smaller; inf for none)."""
+        return self.dense_nparams / self.nparams if self.nparams else float("inf")
 
     def matvec(self, x):
         """``S @ x`` for a vector ``x`` of length ``n``."""
-        x = np.asarray(x)
-        self._check_operand(x, self.shape[1], "x", ndim=1)
+        x = self._operand(x, self.shape[1], "x", ndim=1)
         return self.matmat(x[:, None])[:, 0]
 
     def rmatvec(self, x):
         """``S.T @ x`` for a vector ``x`` of length ``m``."""
-        x = np.asarray(x)
-        self._check_operand(x, self.shape[0], "x", ndim=1)
+        x = self._operand(x, self.shape[0], "x", ndim=1)
         return self.rmatmat(x[:, None])[:, 0]
 
     def __matmul__(self, X):
-        X = np.asarray(X)
+        X = as_numpy(X, "X")
         return self.matvec(X) if X.ndim == 1 else self.matmat(X)
 
     def __rmatmul__(self, X):
         # X @ S = (S.T @ X.T).T: a batch of row vectors through the transpose.
-        X = np.asarray(X)
+        X = as_numpy(X, "X")
         return self.rmatvec(X) if X.ndim == 1 else self.rmatmat(X.T).T
 
     def __repr__(self):
@@ -102,7 +127,12 @@ class Structure(ABC):
                 f"ratio={self.compression_ratio:.2f}x)")
 
     @staticmethod
-    def _check_operand(X, size, name, ndim=2):
+    def _operand(X, size, name, ndim=2):
+        """``X`` as a NumPy array of numbers with ``size`` rows (a vector of ``size`` if ``ndim`` 1)."""
+        X = as_numpy(X, name)
         if X.ndim != ndim or X.shape[0] != size:
             want = f"({size},)" if ndim == 1 else f"({size}, k)"
             raise ValueError(f"{name} must have shape {want}, got {X.shape}")
+        if X.dtype.kind not in "iufc":
+            raise TypeError(f"{name} must hold numbers, got dtype {X.dtype}")
+        return X

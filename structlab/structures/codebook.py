@@ -5,8 +5,8 @@ import math
 import numpy as np
 import scipy.sparse
 
-from structlab._validate import as_vector, check_int
-from structlab.structures.sparse import CSRStructure
+from structlab._validate import as_mask, as_numpy, as_vector, check_int
+from structlab.structures.sparse import MAX_INDEX_BITS, CSRStructure
 
 
 class Codebook(CSRStructure):
@@ -39,21 +39,19 @@ class Codebook(CSRStructure):
 
     def __init__(self, centroids, index, mask=None, index_bits=5):
         self.centroids = as_vector(centroids, "centroids")
-        self.index = np.asarray(index)
+        self.index = as_numpy(index, "index").copy()  # a copy: it is made read-only
         if self.index.ndim != 2 or not np.issubdtype(self.index.dtype, np.integer):
             raise ValueError(f"index must be a 2-D integer array, got {self.index.dtype} "
                              f"of shape {self.index.shape}")
         if self.index.size and (self.index.min() < 0 or self.index.max() >= len(self.centroids)):
             raise ValueError(f"index values must lie in [0, {len(self.centroids)})")
         self.mask = (np.ones(self.index.shape, bool) if mask is None
-                     else np.asarray(mask, dtype=bool))
-        if self.mask.shape != self.index.shape:
-            raise ValueError(f"mask must have the shape of index {self.index.shape}, "
-                             f"got {self.mask.shape}")
-        self.index_bits = check_int(index_bits, "index_bits", low=1)
+                     else as_mask(mask, "mask", self.index.shape))
+        self.index_bits = check_int(index_bits, "index_bits", low=1, high=MAX_INDEX_BITS)
         rows, cols = np.nonzero(self.mask)
         self.csr = scipy.sparse.csr_array(
             (self.centroids[self.index[rows, cols]], (rows, cols)), shape=self.index.shape)
+        self._seal(self.index, self.mask, self.csr.indices, self.csr.indptr)
 
     @property
     def bits(self):

@@ -32,6 +32,7 @@ class LowRank(Structure):
         V = as_matrix(V, "V", shape=(U.shape[1], None))
         dtype = np.result_type(U, V)
         self.U, self.V = U.astype(dtype, copy=False), V.astype(dtype, copy=False)
+        self._seal()
 
     @property
     def shape(self):
@@ -54,13 +55,11 @@ class LowRank(Structure):
         return self.U @ self.V
 
     def matmat(self, X):
-        X = np.asarray(X)
-        self._check_operand(X, self.shape[1], "X")
+        X = self._operand(X, self.shape[1], "X")
         return self.U @ (self.V @ X)
 
     def rmatmat(self, X):
-        X = np.asarray(X)
-        self._check_operand(X, self.shape[0], "X")
+        X = self._operand(X, self.shape[0], "X")
         return self.V.T @ (self.U.T @ X)
 
     def flops(self, batch=1):

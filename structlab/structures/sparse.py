@@ -3,8 +3,11 @@
 import numpy as np
 import scipy.sparse
 
-from structlab._validate import as_matrix, check_int
+from structlab._validate import as_mask, as_matrix, check_int
 from structlab.structures.base import Structure
+
+# Relative positions wider than this never pay (a gap of 2**32 entries is a 16 GB matrix row).
+MAX_INDEX_BITS = 32
 
 
 def relative_indices(positions, index_bits):
@@ -34,7 +37,7 @@ def relative_indices(positions, index_bits):
     >>> gaps.tolist(), filler.tolist()
     ([1, 2, 7, 2], [False, False, True, False])
     """
-    index_bits = check_int(index_bits, "index_bits", low=1)
+    index_bits = check_int(index_bits, "index_bits", low=1, high=MAX_INDEX_BITS)
     positions = np.asarray(positions, dtype=np.int64)
     if positions.ndim != 1 or np.any(np.diff(positions) <= 0) or np.any(positions < 0):
         raise ValueError("positions must be a 1-D array of increasing non-negative integers")
@@ -70,13 +73,11 @@ class CSRStructure(Structure):
         return self.csr.toarray()
 
     def matmat(self, X):
-        X = np.asarray(X)
-        self._check_operand(X, self.shape[1], "X")
+        X = self._operand(X, self.shape[1], "X")
         return self.csr @ X
 
     def rmatmat(self, X):
-        X = np.asarray(X)
-        self._check_operand(X, self.shape[0], "X")
+        X = self._operand(X, self.shape[0], "X")
         return self.csr.T @ X
 
     def flops(self, batch=1):
@@ -108,12 +109,11 @@ class Sparse(CSRStructure):
 
     def __init__(self, W, mask=None, index_bits=5):
         W = as_matrix(W, "W")
-        mask = W != 0 if mask is None else np.asarray(mask, dtype=bool)
-        if mask.shape != W.shape:
-            raise ValueError(f"mask must have the shape of W {W.shape}, got {mask.shape}")
-        self.index_bits = check_int(index_bits, "index_bits", low=1)
+        mask = W != 0 if mask is None else as_mask(mask, "mask", W.shape)
+        self.index_bits = check_int(index_bits, "index_bits", low=1, high=MAX_INDEX_BITS)
         rows, cols = np.nonzero(mask)
         self.csr = scipy.sparse.csr_array((W[rows, cols], (rows, cols)), shape=W.shape)
+        self._seal(self.csr.indices, self.csr.indptr)
 
     @property
     def nparams(self):

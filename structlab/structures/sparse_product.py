@@ -3,15 +3,13 @@
 import numpy as np
 import scipy.sparse
 
-from structlab._validate import as_matrix
+from structlab._validate import as_csr, as_matrix, check_float
 from structlab.structures.base import Structure
 
 
 def _as_csr(factor, j):
     if scipy.sparse.issparse(factor):
-        factor = scipy.sparse.csr_array(factor)
-        as_matrix(factor.data[None, :], f"factors[{j}]")  # finite real values
-        return factor
+        return as_csr(factor, f"factors[{j}]")
     return scipy.sparse.csr_array(as_matrix(factor, f"factors[{j}]"))
 
 
@@ -50,14 +48,12 @@ class SparseProduct(Structure):
                 raise ValueError(f"factors do not chain: factor {j} has shape {left.shape} "
                                  f"but factor {j + 1} has shape {right.shape}")
         dtype = np.result_type(*factors)
-        self.factors = [S.astype(dtype, copy=False) for S in factors]
+        self.factors = tuple(S.astype(dtype, copy=True) for S in factors)
         for S in self.factors:  # canonical CSR: one entry per position, no stored zeros
             S.sum_duplicates()
             S.eliminate_zeros()
-        lam = float(lam)
-        if not np.isfinite(lam):
-            raise ValueError(f"lam must be a finite number, got {lam}")
-        self.lam = lam
+        self.lam = check_float(lam, "lam")
+        self._seal(*(a for S in self.factors for a in (S.indices, S.indptr)))
 
     @property
     def shape(self):
@@ -78,15 +74,13 @@ class SparseProduct(Structure):
         return self.lam * out
 
     def matmat(self, X):
-        X = np.asarray(X)
-        self._check_operand(X, self.shape[1], "X")
+        X = self._operand(X, self.shape[1], "X")
         for S in reversed(self.factors):
             X = S @ X
         return self.lam * X
 
     def rmatmat(self, X):
-        X = np.asarray(X)
-        self._check_operand(X, self.shape[0], "X")
+        X = self._operand(X, self.shape[0], "X")
         for S in self.factors:
             X = S.T @ X
         return self.lam * X

@@ -17,13 +17,13 @@ number: with small states it is far cheaper than ``m * n``.
 
 import numpy as np
 
-from structlab._validate import as_matrix
-from structlab.structures.base import Structure
+from structlab._validate import as_matrix, as_numpy
+from structlab.structures.base import ReadOnly, Structure
 
 
 def check_sizes(sizes, name, total=None):
     """``sizes`` as an int64 array of non-negative block sizes (summing to ``total``)."""
-    arr = np.asarray(sizes)
+    arr = as_numpy(sizes, name)
     if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"{name} must be a non-empty sequence of integers, got {sizes!r}")
     if np.any(arr < 0):
@@ -38,7 +38,7 @@ def offsets(sizes):
     return np.concatenate([[0], np.cumsum(sizes)])
 
 
-class Causal:
+class Causal(ReadOnly):
     """The strictly block-lower part of an SSS matrix: generators ``B``, ``A``, ``C``.
 
     Block ``(i, j)``, ``i > j``, is ``C[i-1] @ A[i-1] @ ... @ A[j+1] @ B[j]``.
@@ -63,13 +63,15 @@ class Causal:
         if not len(B) == len(A) == len(C) == K - 1:
             raise ValueError(f"{K} stages need {K - 1} generators B, A and C each, got "
                              f"{len(B)}, {len(A)} and {len(C)}")
-        self.B = [as_matrix(b, f"B[{k}]", shape=(None, self.in_sizes[k])) for k, b in enumerate(B)]
+        self.B = tuple(as_matrix(b, f"B[{k}]", shape=(None, self.in_sizes[k]))
+                       for k, b in enumerate(B))
         dims = [b.shape[0] for b in self.B]
-        self.C = [as_matrix(c, f"C[{k}]", shape=(self.out_sizes[k + 1], dims[k]))
-                  for k, c in enumerate(C)]
-        self.A = [as_matrix(a, f"A[{k}]", shape=(dims[k], dims[k - 1] if k else 0))
-                  for k, a in enumerate(A)]
+        self.C = tuple(as_matrix(c, f"C[{k}]", shape=(self.out_sizes[k + 1], dims[k]))
+                       for k, c in enumerate(C))
+        self.A = tuple(as_matrix(a, f"A[{k}]", shape=(dims[k], dims[k - 1] if k else 0))
+                       for k, a in enumerate(A))
         self.dims = np.array(dims, dtype=np.int64)
+        self._seal(self.out_sizes, self.in_sizes, self.dims)
 
     @property
     def nparams(self):
@@ -77,6 +79,7 @@ class Causal:
 
     def matmat(self, X):
         """``L @ X`` by the forward recursion over the stages."""
+        X = Structure._operand(X, int(self.in_sizes.sum()), "X")
         cols, rows = offsets(self.in_sizes), offsets(self.out_sizes)
         out = np.zeros((rows[-1], X.shape[1]), dtype=np.result_type(X, *self.B))
         state = None
@@ -88,6 +91,7 @@ class Causal:
 
     def rmatmat(self, Y):
         """``L.T @ Y`` by the backward recursion over the stages."""
+        Y = Structure._operand(Y, int(self.out_sizes.sum()), "Y")
         cols, rows = offsets(self.in_sizes), offsets(self.out_sizes)
         out = np.zeros((cols[-1], Y.shape[1]), dtype=np.result_type(Y, *self.B))
         state = None
@@ -137,13 +141,16 @@ class SSS(Structure):
         if len(self.col_sizes) != K or len(D) != K:
             raise ValueError(f"row_sizes, col_sizes and D must have one entry per stage, got "
                              f"{K}, {len(self.col_sizes)} and {len(D)}")
-        self.D = [as_matrix(d, f"D[{i}]", shape=(self.row_sizes[i], self.col_sizes[i]))
-                  for i, d in enumerate(D)]
+        self.D = tuple(as_matrix(d, f"D[{i}]", shape=(self.row_sizes[i], self.col_sizes[i]))
+                       for i, d in enumerate(D))
         for name, system, outs, ins in [("lower", lower, self.row_sizes, self.col_sizes),
                                         ("upper", upper, self.col_sizes, self.row_sizes)]:
+            if not isinstance(system, Causal):
+                raise TypeError(f"{name} must be a Causal system, got {type(system).__name__}")
             if not (np.array_equal(system.out_sizes, outs) and np.array_equal(system.in_sizes, ins)):
                 raise ValueError(f"the {name} system's partitions do not match the matrix's")
         self.lower, self.upper = lower, upper
+        self._seal(self.row_sizes, self.col_sizes)
 
     @property
     def shape(self):
@@ -170,14 +177,12 @@ class SSS(Structure):
         return out
 
     def matmat(self, X):
-        X = np.asarray(X)
-        self._check_operand(X, self.shape[1], "X")
+        X = self._operand(X, self.shape[1], "X")
         return (self._diagonal(X, self.row_sizes, self.col_sizes, self.D)
                 + self.lower.matmat(X) + self.upper.rmatmat(X))
 
     def rmatmat(self, X):
-        X = np.asarray(X)
-        self._check_operand(X, self.shape[0], "X")
+        X = self._operand(X, self.shape[0], "X")
         return (self._diagonal(X, self.col_sizes, self.row_sizes, [d.T for d in self.D])
                 + self.lower.rmatmat(X) + self.upper.matmat(X))
 

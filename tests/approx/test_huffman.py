@@ -73,7 +73,7 @@ def test_relative_indices_round_trip(rng):
 def test_relative_indices_errors():
     with pytest.raises(ValueError, match="increasing"):
         relative_indices([3, 3], 4)
-    with pytest.raises(ValueError, match="index_bits must be at least 1"):
+    with pytest.raises(ValueError, match="index_bits must be between 1 and 32, got 0"):
         relative_indices([1], 0)
 
 

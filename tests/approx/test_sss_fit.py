@@ -89,7 +89,7 @@ def test_one_stage_and_state_size_checks(rng):
     for S in (sss_approximate(W, 30, stages=1), sss_approximate(W, 30)):
         assert S.nparams <= 30 and np.allclose(S.toarray(), W)  # the budget holds W itself
     assert sss_approximate(rng.standard_normal((1, 8)), 8).nparams == 8
-    with pytest.raises(ValueError, match="state dims must be at least 0, got -1"):
+    with pytest.raises(ValueError, match=r"state dims must be a sequence of non-negative integers, got \[-1\]"):
         sss_realization(W, [3, 3], [2, 3], [-1])
     with pytest.raises(ValueError, match=r"one size per cut \(1\), got 2"):
         sss_realization(W, [3, 3], [2, 3], [1, 1])

@@ -95,7 +95,7 @@ def test_bad_inputs(rng):
         grow(W1, None, W2, 1, rng)
     with pytest.raises(ValueError, match="extra must be at least 1"):
         orthogonal_rows(W1[:2], 0, rng)
-    with pytest.raises(ValueError, match="keep must be in"):
+    with pytest.raises(ValueError, match=r"keep must be in \(0, 1\], got 0"):
         energy_width(W1, keep=0)
 
 

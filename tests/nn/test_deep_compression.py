@@ -134,7 +134,7 @@ def test_bad_inputs():
         prune(model)
     with pytest.raises(ValueError, match="sparsity must be in"):
         prune(model, sparsity=1.0)
-    with pytest.raises(ValueError, match="bits must be at least 1"):
+    with pytest.raises(ValueError, match="bits must be between 1 and 8, got 0"):
         quantize(model, 0)
 
 

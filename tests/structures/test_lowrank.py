@@ -65,7 +65,7 @@ def test_bad_inputs(factors):
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="U contains NaN"):
         LowRank(bad, V)
-    with pytest.raises(TypeError, match="real numbers"):
+    with pytest.raises(TypeError, match="U holds complex numbers"):
         LowRank(U.astype(complex), V)
     with pytest.raises(ValueError, match=r"X must have shape \(5, k\)"):
         LowRank(U, V).matmat(np.ones((4, 2)))

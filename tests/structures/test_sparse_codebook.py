@@ -65,9 +65,9 @@ def test_codebook_errors():
         Codebook([0.0, 1.0], [[0, 2]])
     with pytest.raises(ValueError, match="index must be a 2-D integer array"):
         Codebook([0.0, 1.0], [0, 1])
-    with pytest.raises(ValueError, match=r"mask must have the shape of index \(1, 2\)"):
+    with pytest.raises(ValueError, match=r"mask must have shape \(1, 2\)"):
         Codebook([0.0, 1.0], [[0, 1]], mask=[True])
-    with pytest.raises(ValueError, match="bits must be at least 1"):
+    with pytest.raises(ValueError, match="bits must be between 1 and 8, got 0"):
         kmeans_share(np.ones((2, 2)), 0)
     with pytest.raises(ValueError, match="cannot make 4 clusters from 1 distinct values"):
         kmeans_share(np.ones((3, 3)), 2)

@@ -61,7 +61,7 @@ def test_bad_inputs(factors):
         SparseProduct([])
     with pytest.raises(ValueError, match=r"factors\[1\] contains NaN"):
         SparseProduct([factors[0], np.full((5, 5), np.nan)])
-    with pytest.raises(ValueError, match="lam must be a finite number"):
+    with pytest.raises(ValueError, match="lam must be finite, got inf"):
         SparseProduct(factors, lam=np.inf)
     with pytest.raises(ValueError, match=r"X must have shape \(7, k\)"):
         SparseProduct(factors).matmat(np.ones((6, 2)))
