@@ -35,6 +35,7 @@ SEED = 0
 ALPHA = 1e-4  # L2 strength, scikit-learn's default (the seed used the defaults)
 TRUNCATED_RANKS = [1, 2, 3] if SMOKE else list(range(1, 11))
 ALPHAS = [0.0, 1e-4] if SMOKE else [0.0, 1e-4, 1e-2, 1.0]
+TOLERANCE = 0.02  # accuracy a compressed network may lose against the dense one
 
 # %% tags=["setup"]
 import matplotlib.pyplot as plt
@@ -56,7 +57,7 @@ from structlab.nn.models import wine_mlp
 from structlab.nn.train import accuracy, fit_full_batch
 from structlab.widgets import rank_explorer
 
-print(summary(with_data=False))
+print(summary(with_data=False, smoke=SMOKE))
 display(widgets.Label("If you can read this line, widgets render in your front end."))
 
 # %% [markdown]
@@ -124,7 +125,18 @@ print("singular values above 5 % of the largest:", int(np.sum(s > 0.05 * s[0])))
 
 # %% tags=["exercise"]
 def rank_r_params(n_in, n_out, rank):
-    """Weights of x -> U (V x + c) for an n_in -> n_out layer with a bias."""
+    """Weights of x -> U (V x + c) for an n_in -> n_out layer with a bias.
+
+    Parameters
+    ----------
+    n_in, n_out, rank : int
+        Input and output sizes of the layer, and the rank r of its factors.
+
+    Returns
+    -------
+    int
+        The numbers in V (r x n_in), c (r,) and U (n_out x r).
+    """
     ### BEGIN SOLUTION
     return rank * (n_in + 1) + n_out * rank
     ### END SOLUTION
@@ -173,7 +185,23 @@ plots.rank_curves(table, baseline=base_test, dense_params=W_aug.size);
 
 # %% tags=["exercise"]
 def compress_layer(W, b, rank):
-    """(V, c, U) with U @ (V @ x + c) the best rank-`rank` version of W @ x + b."""
+    """(V, c, U) with U @ (V @ x + c) the best rank-`rank` version of W @ x + b.
+
+    Parameters
+    ----------
+    W : ndarray, shape (m, n), float64
+    b : ndarray, shape (m,), float64
+    rank : int
+        1 <= rank <= min(m, n + 1).
+
+    Returns
+    -------
+    V : ndarray, shape (rank, n)
+    c : ndarray, shape (rank,)
+    U : ndarray, shape (m, rank)
+        ``U @ np.column_stack([V, c])`` is the best rank-`rank` approximation of
+        ``[W | b]`` in the Frobenius norm.
+    """
     ### BEGIN SOLUTION
     augmented = np.column_stack([W, b])
     U, s, Vt = np.linalg.svd(augmented, full_matrices=False)
@@ -235,25 +263,69 @@ print("seed, rank 2: 34 (really 37) weights, train 0.984, test 0.889")
 
 # %% tags=["exercise"]
 def smallest_rank(accuracies, baseline, tolerance):
-    """Smallest rank r with accuracies[r] >= baseline - tolerance, else None."""
+    """Smallest rank r with accuracies[r] >= baseline - tolerance, else None.
+
+    Parameters
+    ----------
+    accuracies : dict of {int: float}
+        Accuracy of the network at each rank tried (keys in any order).
+    baseline, tolerance : float
+        The dense network's accuracy, and how much of it may be lost.
+
+    Returns
+    -------
+    int or None
+    """
     ### BEGIN SOLUTION
     good = [rank for rank, acc in accuracies.items() if acc >= baseline - tolerance]
     return min(good) if good else None
     ### END SOLUTION
 
 # %% tags=["check"]
-check("smallest_rank", smallest_rank)
+smallest_solved = check("smallest_rank", smallest_rank)
 
 # %% [markdown]
-# ## 6. Reflect: where does low rank come from?
+# Your function on this chapter's own results: the smallest rank of section 3's factored
+# layer, and the fewest hidden units of the truncated network above, that keep the test
+# accuracy within `TOLERANCE` of the dense network's — and what each costs.
+
+# %%
+if smallest_solved:
+    factored = smallest_rank({row["rank"]: row["accuracy"] for row in table}, base_test, TOLERANCE)
+    narrowest = smallest_rank({r: t["accuracy"] for r, t in truncated.items()}, base_test,
+                              TOLERANCE)
+    print(f"within {TOLERANCE} of the dense {base_test:.3f}:")
+    print("  factored layer: " + ("no rank tried" if factored is None else
+          f"rank {factored}, {next(row['total_params'] for row in table if row['rank'] == factored)}"
+          " network weights"))
+    print("  truncated network: " + ("no width tried" if narrowest is None else
+          f"{narrowest} hidden units, {truncated[narrowest]['params']} network weights"))
+    print(f"  dense network: {base_params} weights")
+else:
+    print("solve exercise 3 to find them")
+
+# %% [markdown]
+# ## 6. Questions: where does low rank come from?
 #
-# Why is a 10 × 14 matrix so close to a matrix of much lower rank? Partly the data: three classes, so the
-# output layer only needs a few directions of the hidden layer. Mostly training: once
-# the training set is classified with near-zero loss, the only thing left for L-BFGS to
-# reduce is the L2 term, and the smallest-norm weights that keep the classification use
-# few directions (for a product of two layers, the L2 penalty acts like a penalty on the
-# *sum* of singular values). Without L2 (`alpha=0`) the tail stays; with it, the tail
-# collapses, and a larger `alpha` shrinks the big values too.
+# A 10 × 14 matrix trained on 124 wines sits close to a matrix of much lower rank. The
+# next cell retrains the network with several L2 strengths (`ALPHAS`) and plots the
+# singular values of each hidden layer.
+#
+# **Question 1 (predict before you run the next cell).** Compared with `alpha=1e-4`,
+# will the *tail* of the spectrum (the smallest singular values) be larger or smaller
+# without L2 (`alpha=0`)? And what will a large `alpha` do to the *largest* values, and
+# to the test accuracy?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# Without L2 the tail stays large: once the training set is classified with near-zero
+# loss, nothing pushes the directions the classifier does not use towards zero. With L2
+# the tail collapses, because the only thing left to reduce is the penalty. A large
+# `alpha` shrinks the largest values as well, and the legend's test accuracy shows what
+# that costs. (Graded on the reasoning; the plot decides whether the prediction held.)
+# ### END SOLUTION
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
@@ -265,6 +337,37 @@ for alpha in ALPHAS:
                 label=f"alpha={alpha:g}, test acc {accuracy(net, data.X_test, data.y_test):.3f}")
 ax.set(xlabel="index i", ylabel="$\\sigma_i$ (log scale)", title="L2 strength vs spectrum")
 ax.legend(fontsize=8);
+
+# %% [markdown]
+# **Question 2.** Name two reasons why a trained layer is close to low rank, and say
+# which one this plot tests. (Hint: for a product of two layers, the L2 penalty on both
+# acts like a penalty on the *sum* of the product's singular values.)
+
+# %% [markdown] tags=["answer"] points=2
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# The data: with three classes the output layer needs only a few directions of the
+# hidden layer, so directions it ignores are not trained. The training: L2 on two
+# stacked layers penalizes the sum of the product's singular values (a nuclear-norm
+# penalty), which drives the unneeded ones to zero. The plot tests the second: same
+# data, same network, only `alpha` changes, and the tail follows `alpha`.
+# ### END SOLUTION
+
+# %% [markdown]
+# **Question 3.** The rank-2 layer of section 3 kept 10 hidden units; the truncated
+# network of section 5 has 2. Which of the two needed the training data, and why could
+# the other do without?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# The truncated network: removing hidden units changes what the output layer receives
+# (the tanh comes between), so the output layer is refitted on the training data. The
+# rank-2 layer only factors the hidden layer's matrix; the tanh sees the same kind of
+# input, so no data is needed (only the accuracy check uses data).
+# ### END SOLUTION
 
 # %% [markdown]
 # ## Summary

@@ -52,11 +52,12 @@ from structlab.exercises import check
 from structlab.info import summary
 from structlab.nn.compress import (effective_weight, iterative_prune, layer_mask, model_storage,
                                    sensitivity_scan)
+from structlab.nn.layers import count_parameters
 from structlab.nn.recipes import trained_baseline
 from structlab.nn.train import accuracy
 from structlab.widgets import pruning_explorer
 
-print(summary(with_data=False))
+print(summary(with_data=False, smoke=SMOKE))
 display(widgets.Label("If you can read this line, widgets render in your front end."))
 
 # %% [markdown]
@@ -90,7 +91,19 @@ plots.weight_cdf(effective_weight(model.fc1), ax=axes[1], title="fc1: cumulative
 
 # %% tags=["exercise"]
 def std_mask(w, quality):
-    """Boolean keep-mask: |w| > quality * std(w)."""
+    """Boolean keep-mask: |w| > quality * std(w).
+
+    Parameters
+    ----------
+    w : ndarray, any shape, float
+    quality : float
+        The threshold in standard deviations of all entries of `w`.
+
+    Returns
+    -------
+    ndarray of bool, the shape of `w`
+        True for the weights to keep.
+    """
     ### BEGIN SOLUTION
     return np.abs(w) > quality * np.std(w)
     ### END SOLUTION
@@ -107,7 +120,19 @@ check("std_mask", std_mask)
 
 # %% tags=["exercise"]
 def sparsity_mask(w, sparsity):
-    """Boolean keep-mask dropping the `sparsity` fraction of smallest |w|."""
+    """Boolean keep-mask dropping the `sparsity` fraction of smallest |w|.
+
+    Parameters
+    ----------
+    w : ndarray, any shape, float
+    sparsity : float in [0, 1]
+        Fraction of the entries to drop: ``round(sparsity * w.size)`` of them.
+
+    Returns
+    -------
+    ndarray of bool, the shape of `w`
+        True for the weights to keep (the largest in absolute value).
+    """
     ### BEGIN SOLUTION
     keep = np.ones(w.size, dtype=bool)
     keep[np.argsort(np.abs(w), axis=None)[:round(sparsity * w.size)]] = False
@@ -131,13 +156,50 @@ pruning_explorer(model, *val, quality=1.0)
 # ## 3. Sensitivity: which layer can lose what?
 #
 # Prune one layer at a time, to several sparsities, and measure validation accuracy
-# (Han et al.'s sensitivity analysis). The first layer holds 88 % of the weights: is it
-# also the most redundant? Which layer's curve drops first? Those answers are why the
-# targets below prune fc1 and fc2 hardest and the 10-output fc3 least.
+# (Han et al.'s sensitivity analysis).
+
+# %%
+for name, count in ((n, getattr(model, n).weight.numel()) for n in TARGET):
+    print(f"{name}: {count:>7} weights, {100 * count / count_parameters(model):.1f} % of the network")
+
+# %% [markdown]
+# **Question 1 (predict before you run the next cell).** The cell above says how the
+# weights are spread over the layers. Which layer's accuracy curve will drop first as
+# its sparsity grows, and which layer can lose the largest share of its weights? Why?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# fc3 drops first: it has the fewest weights (ten outputs, each reading 100 units), so
+# every weight carries a large part of one class's score. fc1 can lose the largest
+# share: it holds most of the weights, and many of its 784 inputs are border pixels that
+# hold almost the same value in every image, so their weights hardly matter. The cell below prints the
+# largest sparsity each layer takes within one point of the unpruned accuracy.
+# ### END SOLUTION
 
 # %%
 scan = sensitivity_scan(model, SENSITIVITY, *val)
 plots.sensitivity(scan, SENSITIVITY, baseline=base_val);
+for name, accuracies in scan.items():
+    safe = [s for s, a in zip(SENSITIVITY, accuracies) if a >= base_val - 0.01]
+    print(f"{name}: up to {100 * max(safe):.0f} % pruned within 1 point of {base_val:.4f}; "
+          f"the recipe's target {100 * TARGET[name]:.0f} %")
+
+# %% [markdown]
+# **Question 2.** The recipe's per-layer targets (`TARGET`, close to the paper's) are
+# printed beside the scan. Do they follow it? If the scan had ranked the layers the
+# other way round, what would you change?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# They should: the scan's most tolerant layers get the highest targets (fc1, fc2) and
+# the most sensitive (fc3) the lowest. Had the ranking been reversed, the targets should
+# be too: give each layer the largest sparsity its curve allows, then retrain, because
+# one layer's accuracy loss is not independent of the others' once all are pruned.
+# ### END SOLUTION
 
 # %% [markdown]
 # ## 4. Prune, retrain, repeat
@@ -185,7 +247,20 @@ plots.weight_cdf(effective_weight(pruned.fc1), ax=axes[1], title="fc1 survivors:
 
 # %% tags=["exercise"]
 def count_fillers(positions, index_bits):
-    """Number of filler entries of the relative-index encoding."""
+    """Number of filler entries of the relative-index encoding.
+
+    Parameters
+    ----------
+    positions : sequence of int
+        Flat positions of the kept weights, increasing, each >= 0.
+    index_bits : int
+        Bits per stored gap: a gap d fits when d <= 2**index_bits.
+
+    Returns
+    -------
+    int
+        Fillers needed, the first gap measured from position -1.
+    """
     ### BEGIN SOLUTION
     span, previous, fillers = 2**index_bits, -1, 0
     for position in positions:
@@ -211,11 +286,53 @@ print(f"network: {sum(r.dense_bits for r in total) / 8000:.0f} KB -> "
       f"validation accuracy {accuracy(pruned, *val):.4f} (unpruned {base_val:.4f})")
 
 # %% [markdown]
-# ## Reflect
+# ## Questions
 #
-# - Pruning alone gives roughly 10× here, with float32 values. The values themselves are
-#   now the bulk of the storage: chapter 3 replaces them by a few bits each.
-# - The index width is a trade-off: fewer bits per gap, more fillers. `model_storage`
-#   picks, per layer, the width that minimizes the Huffman-coded size.
-# - The test set has not been touched: every number above is on validation data. The
-#   benchmark `benchmarks/deep_compression.py` reports test error once, at the end.
+# **Question 3.** From the table above: which now takes more of the storage, the values
+# or the positions? What would you compress next, and by how much could it shrink?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# The values: each kept weight is a 32-bit float, while its position costs a few
+# Huffman-coded bits (the index width in the table). So the values come next: storing
+# each as an index into a small table of shared values (chapter 3) replaces 32 bits by
+# the 5 or 6 bits of chapter 3's recipe, more than 5× less for the values.
+# ### END SOLUTION
+
+# %% [markdown]
+# **Question 4.** Fewer bits per gap mean cheaper indices but more fillers. Why does no
+# single index width suit every layer? And why does every choice in this chapter use
+# the validation split, never the test set?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# The best width depends on the typical gap, which depends on the layer's density and
+# shape: a dense layer has short gaps (few bits suffice), a very sparse one long gaps
+# (narrow indices would need many fillers). `model_storage` therefore picks, per layer,
+# the width that minimizes the coded size. The test set must stay unseen by every
+# choice, or its error is no longer an estimate of the error on new data;
+# `benchmarks/deep_compression.py` reports test error once, at the end.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## Summary
+#
+# **What you learned.**
+# - A magnitude threshold (or a target sparsity) removes most of LeNet-300-100's weights;
+#   retraining with the mask held recovers what one cut loses.
+# - Layers differ: the sensitivity scan, on validation data, sets each layer's budget.
+# - A pruned layer stores values *and* positions; relative indices with fillers and a
+#   Huffman code make the positions cheap, so the values become the bulk.
+#
+# **Going further** (not graded).
+#
+# 1. Prune in one step to the final targets (`STEPS = [1.0]`) with the same total
+#    retraining epochs: how much validation accuracy does iterative pruning buy?
+# 2. Replace the per-layer targets by one global threshold on |w| across all layers.
+#    Which layer loses most, and is the network better or worse at the same size?
+# 3. Plot the Huffman-coded size of fc1 against `index_bits` from 2 to 8
+#    (`model_storage(pruned, index_bits=b)`): where is the optimum, and why there?

@@ -21,9 +21,9 @@
 # - **Huffman coding** of the indices and of the relative positions, whose
 #   distributions are far from uniform.
 #
-# **Goals.** After this chapter you can initialize k-means three ways and say why the
-# paper prefers *linear*, fine-tune centroids, build a Huffman code, and account for
-# every bit of a compressed layer.
+# **Goals.** After this chapter you can write a step of k-means and say why the paper
+# starts it *linearly*, derive and fine-tune the centroids' gradients, build a Huffman
+# code, and account for every bit of a compressed layer.
 
 # %% tags=["parameters"]
 import os
@@ -45,13 +45,15 @@ BITS = RECIPE["bits"]  # index bits per layer
 # %% tags=["setup"]
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
+from torch.nn.utils import parametrize
 
 import ipywidgets as widgets
 from IPython.display import display
 
 from structlab import plots
 from structlab.approx.huffman import decode, encode, huffman_code
-from structlab.approx.kmeans import INIT_MODES, init_centroids, kmeans_1d
+from structlab.approx.kmeans import INIT_MODES, init_centroids, kmeans_1d, lloyd_step
 from structlab.datasets import mnist
 from structlab.exercises import check
 from structlab.info import summary
@@ -61,7 +63,7 @@ from structlab.nn.recipes import trained_baseline
 from structlab.nn.train import accuracy, train
 from structlab.widgets import quantization_explorer
 
-print(summary(with_data=False))
+print(summary(with_data=False, smoke=SMOKE))
 display(widgets.Label("If you can read this line, widgets render in your front end."))
 
 # %% [markdown]
@@ -91,46 +93,81 @@ print(f"pruned network: validation accuracy {pruned_val:.4f}, fc1 keeps {survivo
 #   $(i + \tfrac12)/k$ for $i = 0, \dots, k-1$, i.e. quantiles;
 # - **linear**: $k$ values equally spaced between the smallest and the largest weight.
 #
-# ### Exercise 1 — linear initialization
+# Each step of Lloyd's algorithm does two things: **assign** every weight to its nearest
+# centroid, then **move** every centroid to the mean of the weights assigned to it. Each
+# of the two can only lower the squared error $\sum_i (w_i - c_{\ell_i})^2$, so the
+# steps converge — to a local optimum that depends on the start.
 #
-# Write `linear_init(w, k)`: `k` values equally spaced from `w.min()` to `w.max()`
-# (both included).
+# A worked step by hand: weights $w = (0, 0.2, 0.9, 1, 3)$, centroids $c = (0, 0.5, 2)$.
+# The midpoints between centroids are 0.25 and 1.25, so the labels are $(0, 0, 1, 1, 2)$;
+# the means of the three groups are $0.1$, $0.95$ and $3$. The squared error falls from
+# $0 + 0.04 + 0.16 + 0.25 + 1 = 1.45$ to $0.01 + 0.01 + 0.0025 + 0.0025 + 0 = 0.025$.
+#
+# ### Exercise 1 — one k-means step
+#
+# Write `kmeans_step(w, centroids)` returning `(new_centroids, labels)`: `labels[i]` is
+# the index of the centroid nearest to `w[i]` (a tie goes to the lower index, as
+# `np.argmin` does), and `new_centroids[j]` the mean of the weights labelled `j`. A
+# centroid no weight is nearest to keeps its value. The chapter then runs *your* step,
+# until nothing moves, from each of the three starts.
 
 # %% tags=["exercise"]
-def linear_init(w, k):
-    """k centroids equally spaced over [min(w), max(w)]."""
+def kmeans_step(w, centroids):
+    """One step of Lloyd's algorithm in one dimension.
+
+    Parameters
+    ----------
+    w : ndarray, shape (n,), float64
+        The weights to share (the survivors of pruning).
+    centroids : ndarray, shape (k,), float64
+        The current shared values, ascending.
+
+    Returns
+    -------
+    new_centroids : ndarray, shape (k,), float64
+        The mean of each centroid's weights, in the order given; a centroid with
+        no weights keeps its value.
+    labels : ndarray of int, shape (n,)
+        The index of each weight's nearest centroid (ties: the lower index).
+    """
     ### BEGIN SOLUTION
-    return np.linspace(np.min(w), np.max(w), k)
+    labels = np.argmin(np.abs(w[:, None] - centroids[None, :]), axis=1)
+    counts = np.bincount(labels, minlength=len(centroids))
+    sums = np.bincount(labels, weights=w, minlength=len(centroids))
+    return np.where(counts > 0, sums / np.maximum(counts, 1), centroids), labels
     ### END SOLUTION
 
 # %% tags=["check"]
-check("linear_init", linear_init)
+step_solved = check("kmeans_step", kmeans_step)
 
 # %% [markdown]
-# ### Exercise 2 — density initialization
+# Below: the surviving fc1 weights with the 16 centroids each start converges to, the
+# CDF with the density start's levels, and each start's mean error, over all weights
+# and over the largest 1 % (in absolute value).
 #
-# Write `density_init(w, k)`: the values of `w` at the CDF levels $(i + \tfrac12)/k$,
-# $i = 0, \dots, k-1$ (`np.quantile` computes them).
+# **Question 1 (predict before you run the next cell).** The survivors are bimodal
+# (chapter 2). Which start will have the smallest mean error over *all* weights, and
+# which the smallest on the *largest 1 %*? Why might the second matter more to the
+# network's output?
 
-# %% tags=["exercise"]
-def density_init(w, k):
-    """k centroids at the CDF levels (i + 1/2) / k."""
-    ### BEGIN SOLUTION
-    return np.quantile(w, (np.arange(k) + 0.5) / k)
-    ### END SOLUTION
-
-# %% tags=["check"]
-check("density_init", density_init)
-
-# %% [markdown]
-# Below: the surviving fc1 weights with the 16 centroids each start converges to, and
-# the CDF with the density start's levels. Forgy and density crowd the two peaks —
-# where the weights are — and leave few centroids for the rare large weights, which
-# matter most to the output. Linear keeps them covered.
+# %% [markdown] tags=["answer"] points=2
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# Forgy and density start where the weights are, so they crowd the two peaks: small
+# error for the many ordinary weights, few centroids left for the rare large ones.
+# Linear spaces its starts evenly over the range, so the tails keep centroids: larger
+# average error, smaller error on the largest weights. Large weights contribute most
+# to each output (a unit's input is a sum of weight × activation), which is why the
+# paper found linear initialization best after fine-tuning. The printed errors decide
+# the prediction for this run.
+# ### END SOLUTION
 
 # %%
 k = 16
-final = {mode: kmeans_1d(survivors, init_centroids(survivors, k, mode, SEED))[0]
+step = kmeans_step if step_solved else lloyd_step
+print(f"k-means with {'your kmeans_step' if step_solved else 'the library step (solve exercise 1 to use yours)'}")
+final = {mode: kmeans_1d(survivors, init_centroids(survivors, k, mode, SEED), step=step)[0]
          for mode in INIT_MODES}
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2), layout="constrained")
 plots.centroids_on_histogram(survivors, final, ax=axes[0], title=f"fc1: {k} centroids after k-means")
@@ -156,13 +193,72 @@ quantization_explorer(pruned, *val, bits=4, init="linear")
 # ## 4. Trained quantization: fine-tune the shared values
 #
 # `quantize` replaces each weight by `centroids[index]` through a parametrization, so
-# the centroids are the trainable parameters. The forward pass *gathers* them, and
-# autograd's backward of a gather is a scatter-add: each centroid receives the **sum of
-# the gradients of its member weights** — the paper's update rule, for free. The indices
-# (which weight uses which value) and the zeros stay fixed.
+# the centroids are the trainable parameters; the indices (which weight uses which
+# value) and the zeros stay fixed. The paper's update rule: each centroid's gradient is
+# the **sum of the gradients of its member weights**, $\partial L / \partial c_j =
+# \sum_{i:\,\ell_i = j} \partial L / \partial w_i$.
+#
+# ### Exercise 2 — the centroids' gradients
+#
+# Write `centroid_gradients(grad, labels, k)`: given the gradient of the loss with
+# respect to each shared weight and each weight's label, return the gradient of each of
+# the `k` centroids (0 for a centroid with no member). Below, your sum is compared with
+# what autograd computes for fc1's centroids on one batch.
+
+# %% tags=["exercise"]
+def centroid_gradients(grad, labels, k):
+    """Gradient of each shared value: the sum of its members' gradients.
+
+    Parameters
+    ----------
+    grad : ndarray, shape (n,), float
+        dL/dw for each kept (shared) weight.
+    labels : ndarray of int, shape (n,)
+        The centroid each weight reads, in [0, k).
+    k : int
+        Number of centroids.
+
+    Returns
+    -------
+    ndarray, shape (k,), float
+        ``out[j]`` is the sum of ``grad`` over the weights labelled ``j``.
+    """
+    ### BEGIN SOLUTION
+    return np.bincount(labels, weights=grad, minlength=k)
+    ### END SOLUTION
+
+# %% tags=["check"]
+gradients_solved = check("centroid_gradients", centroid_gradients)
+
+# %% [markdown]
+# Why does autograd agree? The forward pass *gathers* `centroids[index]`, and the
+# backward of a gather is a scatter-add: every weight's gradient is added into the
+# centroid it read. One batch through the quantized network, the gradient of fc1's
+# effective weight kept (`parametrize.cached` computes the weight once, so it can be
+# asked for its gradient):
 
 # %%
 shared = quantize(pruned, BITS, init="linear", seed=SEED)
+sharing = shared.fc1.parametrizations.weight[0]
+with parametrize.cached():
+    weight = shared.fc1.weight
+    weight.retain_grad()
+    torch.nn.functional.cross_entropy(shared(torch.as_tensor(X[:256])),
+                                      torch.as_tensor(y[:256])).backward()
+kept = sharing.mask.numpy()
+if gradients_solved:
+    yours = centroid_gradients(weight.grad.numpy()[kept].astype(np.float64),
+                               sharing.index.numpy()[kept], len(sharing.centroids))
+    autograd = sharing.centroids.grad.numpy()
+    print(f"fc1's {len(autograd)} centroid gradients: yours and autograd's differ by at most "
+          f"{np.abs(yours - autograd).max():.1e} (largest gradient {np.abs(autograd).max():.1e})")
+else:
+    print("solve exercise 2 to compare your sums with autograd's")
+shared.zero_grad()
+
+# Now fine-tune the centroids on the training data:
+
+# %%
 before = accuracy(shared, *val)
 train(shared, X, y, epochs=FINETUNE_EPOCHS, lr=RECIPE["finetune_lr"], seed=SEED,
       progress=not SMOKE)
@@ -188,7 +284,18 @@ print("distinct nonzero values in fc1:", len(np.unique(effective_weight(shared.f
 
 # %% tags=["exercise"]
 def huffman_lengths(counts):
-    """Code-word length of every symbol in a Huffman code for these counts."""
+    """Code-word length of every symbol in a Huffman code for these counts.
+
+    Parameters
+    ----------
+    counts : dict of {symbol: int}
+        How often each symbol occurs (at least one symbol, counts >= 1).
+
+    Returns
+    -------
+    dict of {symbol: int}
+        The length in bits of each symbol's code word; one symbol alone gets 1.
+    """
     ### BEGIN SOLUTION
     import heapq
 
@@ -246,11 +353,61 @@ print(f"total: {dense / 8000:.0f} KB dense -> {fixed / 8000:.1f} KB pruned+quant
 print("paper (Han et al. 2016, LeNet-300-100): 1070 KB -> 27 KB, 40x, test error 1.64 % -> 1.58 %")
 
 # %% [markdown]
-# ## Reflect
+# ## Questions
 #
-# - The stages multiply: compare the dense, pruned+quantized and Huffman columns above
-#   (and chapter 2's pruned-only size).
-# - The paper's numbers come from Caffe with its own training schedule. Ours, with test
-#   error measured once at the end, are in `python benchmarks/deep_compression.py`.
-# - Trained quantization learns *values*, not assignments; a weight never changes
-#   cluster during fine-tuning. What would it take to let it?
+# **Question 2.** Pruning, sharing and Huffman coding each divide the size. From the
+# table above and chapter 2's pruned-only total, by how much did each stage shrink the
+# network? Which stage gave the most?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# Read the three totals: dense → pruned (chapter 2) is the largest factor, because
+# most weights are gone; sharing replaces each 32-bit value by an index of the `w bits`
+# column, but positions and codebooks stay, so the network shrinks by less than
+# 32 / bits; Huffman coding takes a smaller further share, because both streams are
+# skewed (section 5's bits per index against the fixed width). The factors
+# multiply to the total ratio printed above.
+# ### END SOLUTION
+
+# %% [markdown]
+# **Question 3.** Fine-tuning (section 4) trains the shared *values*; no weight ever
+# changes cluster. What would it take to let assignments change too, and what would it
+# cost in storage and in training?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# Re-assign each weight to its nearest centroid from time to time (a k-means step
+# inside training), which needs the float weights kept alongside the centroids while
+# training — the full-precision copy costs memory during training, not in the stored
+# model — and the Huffman code of the indices must be rebuilt at the end. Or train
+# soft assignments (a distribution over centroids per weight) and harden them at the
+# end, at the cost of k numbers per weight during training.
+# ### END SOLUTION
+
+# %% [markdown]
+# The paper's numbers come from Caffe with its own training schedule; ours, with test
+# error measured once at the end, are in `python benchmarks/deep_compression.py`.
+
+# %% [markdown]
+# ## Summary
+#
+# **What you learned.**
+# - k-means shares each layer's surviving weights among $2^b$ values; where it starts
+#   decides which weights are represented well.
+# - Fine-tuning the shared values (the gradient of a centroid is the sum of its members')
+#   recovers accuracy with the assignments fixed.
+# - Huffman coding of the indices and the gaps takes a further share, and the three
+#   stages multiply.
+#
+# **Going further** (not graded).
+#
+# 1. Quantize fc3 to 2, 3 and 4 bits with each start, before and after fine-tuning:
+#    at which bit width does the start stop mattering?
+# 2. Skip pruning: quantize the dense network to 4 bits. Compare its size with the
+#    pruned-and-quantized one from `model_storage`.
+# 3. Huffman-code the indices of a *uniform* random stream of the same length: how many
+#    bits per index now, and why?

@@ -62,7 +62,7 @@ from structlab.nn.recipes import trained_baseline
 from structlab.nn.train import accuracy, train
 from structlab.widgets import palm_explorer, palm_point
 
-print(summary(with_data=False))
+print(summary(with_data=False, smoke=SMOKE))
 display(widgets.Label("If you can read this line, widgets render in your front end."))
 
 # %% [markdown]
@@ -111,7 +111,20 @@ plots.factor_images(butterflies);
 
 # %% tags=["exercise"]
 def splin(M, k):
-    """Keep the k largest-magnitude entries of every row of M."""
+    """Keep the k largest-magnitude entries of every row of M.
+
+    Parameters
+    ----------
+    M : ndarray, shape (m, n), float
+    k : int
+        Entries kept per row, 1 <= k <= n.
+
+    Returns
+    -------
+    ndarray, shape (m, n)
+        `M` with all but the k largest |entries| of each row set to zero
+        (ties broken any way).
+    """
     ### BEGIN SOLUTION
     keep = np.argsort(-np.abs(M), axis=1)[:, :k]
     out = np.zeros_like(M)
@@ -133,7 +146,29 @@ check("splin", splin)
 
 # %% tags=["exercise"]
 def palm_update(A, L, S, R, lam, k):
-    """One projected gradient step of palm4MSA on the factor S (between L and R)."""
+    """One projected gradient step of palm4MSA on the factor S (between L and R).
+
+    Parameters
+    ----------
+    A : ndarray, shape (m, n)
+        The matrix being factored, A ~ lam * L @ S @ R.
+    L : ndarray, shape (m, p)
+        The product of the factors left of S (the identity if none).
+    S : ndarray, shape (p, q)
+        The factor to update.
+    R : ndarray, shape (q, n)
+        The product of the factors right of S (the identity if none).
+    lam : float
+        The product's scale.
+    k : int
+        Nonzeros per row that S keeps.
+
+    Returns
+    -------
+    ndarray, shape (p, q)
+        The new S: a gradient step of size 1 / c, with c = 1.001 * (lam ||L||_2 ||R||_2)**2,
+        projected onto k nonzeros per row and scaled to unit Frobenius norm.
+    """
     ### BEGIN SOLUTION
     c = 1.001 * lam**2 * np.linalg.norm(L, 2) ** 2 * np.linalg.norm(R, 2) ** 2
     gradient = lam * L.T @ (lam * L @ S @ R - A) @ R.T
@@ -173,7 +208,21 @@ ax.set(xlabel="sweep", ylabel="relative error", title="palm4MSA is monotone");
 
 # %% tags=["exercise"]
 def sparse_product_nnz(m, n, n_factors, k):
-    """Nonzeros of (m x r)(r x r)...(r x n) with k per row, r = min(m, n)."""
+    """Nonzeros of (m x r)(r x r)...(r x n) with k per row, r = min(m, n).
+
+    Parameters
+    ----------
+    m, n : int
+        Shape of the matrix the product stands for.
+    n_factors : int
+        Number of factors, at least 2.
+    k : int
+        Nonzeros in each row of each factor.
+
+    Returns
+    -------
+    int
+    """
     ### BEGIN SOLUTION
     r = min(m, n)
     return m * k + (n_factors - 1) * r * k
@@ -238,6 +287,24 @@ plots.accuracy_vs_params(
 # `unpatch` and `filter_matrix`; a test checks this equals `conv2d`). So the same
 # factorization applies to $F^\top$ ($K \times Chw$): LeNet-5's conv2 has $K = 50$
 # filters over $C h w = 20 \cdot 5 \cdot 5 = 500$ inputs.
+#
+# **Question 1 (predict before you run the next cell).** conv2's filter matrix is
+# $50 \times 500$: short and wide, where fc1 was $300 \times 784$. At equal size, will
+# low rank do better or worse against the sparse product here than on fc1? Think of the
+# largest rank a $50 \times 500$ matrix can have, and what a rank-$r$ factor costs.
+
+# %% [markdown] tags=["answer"] points=2
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# A rank-$r$ factorization of an $m \times n$ matrix costs $r(m + n)$ numbers: 550 per
+# unit of rank for conv2, and conv2's rank is at most 50. So a small budget buys only a
+# few of its 50 directions, and those hold less of the energy of a 50 × 500 filter
+# matrix than a few directions hold of a trained fc1 whose spectrum decays; a sparse
+# product spends the same numbers on individual entries of every filter. The
+# prediction is that the sparse product's advantage grows (or low rank's lead
+# shrinks) on conv2; the two plots decide it for this run.
+# ### END SOLUTION
 
 # %%
 lenet5, _ = trained_baseline("lenet5", X, y, epochs=EPOCHS, seed=SEED, validation=val)
@@ -282,10 +349,55 @@ print(f"trainable numbers in fc1: {trained_values} values + {tuned.fc1.bias.nume
 palm_explorer(lenet300, "fc1", *val, n_factors=N_FACTORS, k=4, n_iter=10 if not SMOKE else 3)
 
 # %% [markdown]
-# ## Reflect
+# ## Questions
 #
-# - A sparse product is exact for real fast transforms (section 1) and an approximation
-#   for trained layers; how good depends on the layer, not just on the budget.
-# - Time is the third question. A product of $J$ sparse factors costs one multiply-add
-#   per nonzero, but sparse memory access is slower than BLAS's dense loops; chapter 7
-#   measures what fraction of the theoretical speed-up a C kernel actually reaches.
+# **Question 2.** The Hadamard matrix of section 1 was factored *exactly*; fc1 only
+# approximately, at every $k$. What property of the Hadamard matrix makes the
+# difference, and what would a trained layer need to have for the same to happen?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# The Hadamard matrix is, by construction, a product of $\log_2 n$ sparse butterfly
+# factors (its fast transform); the supports of those factors exist, and palm4MSA only
+# has to find them. A trained layer has no such structure unless training put it there:
+# it would need to be (close to) a product of a few sparse factors, e.g. because it was
+# trained in that form, as section 5's fine-tuned layer is.
+# ### END SOLUTION
+
+# %% [markdown]
+# **Question 3.** Section 5 fine-tunes the product with its supports held. Why not
+# re-run palm4MSA on the fine-tuned dense weights instead? And why could even a product
+# with fewer multiply-adds than the dense layer end up slower (chapter 7 measures it)?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# palm4MSA fits the weights, not the data: it minimizes $\|W - \prod S_j\|_F$, which
+# says nothing about the loss. Training the values on data (with the supports fixed, so
+# the structure and its size stay) optimizes what matters, accuracy. It can be slower
+# because each multiply-add on a sparse factor reads an index and gathers an input from
+# an irregular place, while the dense product streams contiguous memory through vector
+# units; a sparse product must save several times the work just to break even.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## Summary
+#
+# **What you learned.**
+# - A product of a few sparse factors represents a fast transform (Hadamard) exactly and
+#   a trained layer approximately; palm4MSA fits it by projected gradient steps.
+# - At equal size, low rank and the sparse product win on different layers: the spectrum
+#   and the shape decide.
+# - Fine-tuning with the supports held trains the values on data, as pruning's mask does.
+#
+# **Going further** (not graded).
+#
+# 1. Factor section 1's Hadamard matrix with half as many factors, each with twice the
+#    nonzeros per row (`rectangular_constraints`): can palm4MSA still make it exact?
+# 2. Replace fc1 by a sparse product *and* fine-tune at several $k$: plot accuracy
+#    against stored numbers before and after, beside low rank.
+# 3. Try `hierarchical` against `palm4msa` on conv2's filter matrix at one budget:
+#    which reaches the lower error, and in how long?

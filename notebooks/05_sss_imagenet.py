@@ -50,11 +50,11 @@ from structlab.approx.sss import sss_approximate, sss_realization
 from structlab.approx.svd import lowrank_approximation
 from structlab.exercises import check
 from structlab.info import summary
-from structlab.nn.layers import SSSLinear
-from structlab.nn.train import distill
+from structlab.nn.layers import LowRankLinear, SSSLinear, count_parameters
+from structlab.nn.train import accuracy, distill
 from structlab.widgets import sss_explorer
 
-print(summary(with_data=False))
+print(summary(with_data=False, smoke=SMOKE))
 display(widgets.Label("If you can read this line, widgets render in your front end."))
 
 # %% [markdown]
@@ -71,13 +71,13 @@ display(widgets.Label("If you can read this line, widgets render in your front e
 # %%
 rng = np.random.default_rng(SEED)
 rows, cols = [6, 5, 7, 6], [5, 8, 6, 5]
-# Semiseparable: below the diagonal a rank-2 matrix, above it another, and anything at
-# all inside the diagonal blocks.
+# Semiseparable: the blocks below the block diagonal cut from one rank-2 matrix, those
+# above from another, and anything at all inside the diagonal blocks.
 u, v, p, q = (rng.standard_normal((24, 2)) for _ in range(4))
-demo = np.tril(u @ v.T) + np.triu(p @ q.T, 1)
-for r0, r1, c0, c1 in zip(np.cumsum([0, *rows]), np.cumsum(rows), np.cumsum([0, *cols]),
-                          np.cumsum(cols)):
-    demo[r0:r1, c0:c1] = rng.standard_normal((r1 - r0, c1 - c0))
+row_stage = np.repeat(np.arange(4), rows)[:, None]  # the stage of each row, of each column
+col_stage = np.repeat(np.arange(4), cols)[None, :]
+demo = np.where(row_stage > col_stage, u @ v.T, np.where(row_stage < col_stage, p @ q.T,
+                                                         rng.standard_normal((24, 24))))
 exact = sss_realization(demo, rows, cols)
 print(f"24x24 matrix, stages {rows} x {cols}: exact SSS with states {exact.state_dims[0].tolist()}"
       f" (below) and {exact.state_dims[1].tolist()} (above), {exact.nparams} numbers instead of "
@@ -95,7 +95,22 @@ plots.sss_blocks(demo, rows, cols, cut=1);
 
 # %% tags=["exercise"]
 def causal_matvec(B, A, C, out_sizes, in_sizes, x):
-    """y = L @ x for the strictly block-lower part given by generators B, A, C."""
+    """y = L @ x for the strictly block-lower part given by generators B, A, C.
+
+    Parameters
+    ----------
+    B, A, C : lists of K - 1 ndarrays
+        ``B[k]`` (d_k x n_k), ``A[k]`` (d_k x d_{k-1}; unused for k = 0) and
+        ``C[k]`` (m_{k+1} x d_k), for K stages.
+    out_sizes, in_sizes : sequences of K ints
+        Rows m_k and columns n_k of each stage.
+    x : ndarray, shape (sum(in_sizes),)
+
+    Returns
+    -------
+    ndarray, shape (sum(out_sizes),)
+        Stage 0's slice is zero.
+    """
     ### BEGIN SOLUTION
     cols, rows = np.cumsum([0, *in_sizes]), np.cumsum([0, *out_sizes])
     y = np.zeros(rows[-1])
@@ -119,7 +134,21 @@ check("causal_matvec", causal_matvec)
 
 # %% tags=["exercise"]
 def hankel_rank(W, row_sizes, col_sizes, k):
-    """Rank of W[rows of stages > k, columns of stages <= k]."""
+    """Rank of W[rows of stages > k, columns of stages <= k].
+
+    Parameters
+    ----------
+    W : ndarray, shape (m, n)
+    row_sizes, col_sizes : sequences of K ints
+        Stage sizes, summing to m and n.
+    k : int
+        The cut, 0 <= k <= K - 2.
+
+    Returns
+    -------
+    int
+        ``np.linalg.matrix_rank`` of that Hankel block.
+    """
     ### BEGIN SOLUTION
     r, c = np.cumsum([0, *row_sizes]), np.cumsum([0, *col_sizes])
     return int(np.linalg.matrix_rank(W[r[k + 1]:, :c[k + 1]]))
@@ -138,7 +167,20 @@ check("hankel_rank", hankel_rank)
 
 # %% tags=["exercise"]
 def sss_nparams(row_sizes, col_sizes, lower_dims, upper_dims):
-    """Numbers stored by an SSS matrix with these stages and state sizes."""
+    """Numbers stored by an SSS matrix with these stages and state sizes.
+
+    Parameters
+    ----------
+    row_sizes, col_sizes : sequences of K ints
+        Rows and columns of each stage.
+    lower_dims, upper_dims : sequences of K - 1 ints
+        State size at each cut of the lower and of the upper system.
+
+    Returns
+    -------
+    int
+        Diagonal blocks plus every B, A and C of both systems.
+    """
     ### BEGIN SOLUTION
     def system(outs, ins, d):
         return sum(d[k] * ins[k] + outs[k + 1] * d[k] + (d[k] * d[k - 1] if k else 0)
@@ -200,12 +242,22 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), layout="constrained")
 reference = {"structurednets SSS": {0.1: 0.876, 0.2: 0.793, 0.3: 0.707, 0.5: 0.579}}
 plots.error_vs_share(results, ax=axes[0], references=reference if CLASSES == 1000 else None)
 plots.error_vs_share(results, metric="agreement", ax=axes[1]);
+error = {(r["share"], r["method"]): r["weight_error"] for r in results}
+for share in SHARES:
+    cited = reference["structurednets SSS"].get(share) if CLASSES == 1000 else None
+    print(f"{share:.0%}: weight error SSS {error[share, 'SSS']:.3f}"
+          + (f" (structurednets reported {cited})" if cited else "")
+          + f", low rank {error[share, 'low rank']:.3f}: "
+          + ("low rank" if error[share, "low rank"] < error[share, "SSS"] else "SSS")
+          + " is closer")
 
 # %% [markdown]
-# Our SSS fits beat the SSS errors structurednets reported on this matrix (dashed), but
-# low rank still wins: a classifier's rows are not ordered in any way that makes
-# far-from-diagonal blocks simpler than near ones, which is the structure SSS pays for.
-# SSS shines on matrices with that structure, like section 1's semiseparable example.
+# The lines above compare, share by share, our SSS fits with low rank and (on the full
+# 1000-row classifier) with the SSS errors structurednets reported on this matrix
+# (dashed in the plot). Where low rank is closer, the reason is the matrix, not the
+# fit: a classifier's rows are in no order that makes far-from-diagonal blocks simpler
+# than near ones, which is the structure SSS pays for. SSS shines on matrices with that
+# structure, like section 1's semiseparable example.
 #
 # ## 4. Explore
 #
@@ -224,27 +276,91 @@ sss_explorer(W, b, features.X, stages=8, state=16)
 # train on half of the views and measure agreement on the other half — other crops of
 # the same 15 photos, so this shows the mechanics more than generalization. With an
 # ImageNet folder, hold out whole images instead.
+#
+# **Question 1 (predict before you run the next cell).** The cell trains the SSS layer
+# *and* the low-rank layer of the same size on half of the views, then measures their
+# agreement with the dense layer on the other half. Will fine-tuning narrow the gap
+# between the two, widen it, or leave it? What limits what either can learn here?
+
+# %% [markdown] tags=["answer"] points=2
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# Either layer can only improve where its structure leaves room: training moves the
+# stored numbers, not the structure (states per cut, rank). The layer further from the
+# dense one (SSS here) has more to gain, so the gap should narrow a little if anything.
+# But 15 photos are a narrow training distribution: the held-out views are other crops
+# of the *same* photos, so gains here say little about ImageNet images, and with few
+# views (smoke mode) fine-tuning may change nothing at all. The printed agreements
+# decide it for this run.
+# ### END SOLUTION
 
 # %%
 half = len(features.X) // 2
 train_X, test_X = features.X[:half], features.X[half:]
+dense_top1 = (test_X @ W.T + b).argmax(axis=1)
 budget = int(SHARES[0] * W.size)
-layer = SSSLinear.from_sss(sss_approximate(W, budget), b)
-before = classifier_metrics(W, b, layer.to_structure(), test_X)["agreement"]
-losses = distill(layer, train_X, train_X @ W.T + b, epochs=DISTILL_EPOCHS, lr=1e-4,
-                 progress=not SMOKE)
-after = classifier_metrics(W, b, layer.to_structure(), test_X)["agreement"]
-print(f"SSS at {SHARES[0]:.0%} of the weights ({layer.nparams - len(b)} numbers + bias): held-out "
-      f"agreement {before:.3f} -> {after:.3f} after {DISTILL_EPOCHS} epochs "
-      f"(training loss {losses[0]:.3f} -> {losses[-1]:.3f})")
+low = lowrank_approximation(W, budget // sum(W.shape))
+layers = {"SSS": SSSLinear.from_sss(sss_approximate(W, budget), b),
+          "low rank": LowRankLinear.from_factors(low.U, low.V, bias=np.linalg.lstsq(low.U, b)[0])}
+for method, layer in layers.items():
+    before = accuracy(layer, test_X, dense_top1)
+    losses = distill(layer, train_X, train_X @ W.T + b, epochs=DISTILL_EPOCHS, lr=1e-4,
+                     progress=not SMOKE)
+    after = accuracy(layer, test_X, dense_top1)
+    print(f"{method:<9} at {SHARES[0]:.0%} of the weights ({count_parameters(layer)} numbers): "
+          f"held-out agreement {before:.3f} -> {after:.3f} after {DISTILL_EPOCHS} epochs "
+          f"(training loss {losses[0]:.3f} -> {losses[-1]:.3f})")
 
 # %% [markdown]
-# ## Reflect
+# ## Questions
 #
-# - The state sizes of an exact SSS realization are Hankel ranks: SSS is exactly as
-#   good as those blocks are low rank.
-# - A budget is best spent unevenly: cuts whose Hankel spectrum decays fast need few
-#   states.
-# - On this classifier low rank is the stronger baseline (and chapter 4's sparse product
-#   beats both: `benchmarks/sss_imagenet.py`); fine-tuning on features narrows the gap
-#   somewhat. Chapter 7 times the products in C.
+# **Question 2.** The exact SSS realization of section 1 needed states of the sizes it
+# printed. What are those sizes, in terms of the matrix's blocks, and what does that
+# say about the matrices SSS compresses well?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# The state size at cut $k$ is the rank of the Hankel block at that cut (the rows after
+# the cut times the columns up to it, for the lower system; the mirror for the upper).
+# So SSS is exactly as good as those off-diagonal blocks are of low rank: it compresses
+# matrices whose far-from-diagonal blocks are simple, as semiseparable matrices and
+# many discretized operators are.
+# ### END SOLUTION
+
+# %% [markdown]
+# **Question 3.** `sss_approximate` gives each cut its own number of states. Why spend
+# a budget unevenly, and why does low rank still win on this classifier at equal size?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# A state at a cut whose Hankel spectrum decays fast buys little error reduction; one
+# at a cut with a flat spectrum buys a lot, so a budget is best spent where each stored
+# number removes the most energy. Low rank wins here because the classifier's 1000 rows
+# are in no order that makes blocks far from the diagonal simpler than near ones — the
+# one structure SSS pays for — while the matrix as a whole has a decaying spectrum.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## Summary
+#
+# **What you learned.**
+# - An SSS matrix stores diagonal blocks and, at each cut, a state whose size is the
+#   rank of that cut's Hankel block.
+# - `sss_approximate` spends a budget where each state removes the most energy; on
+#   MobileNetV2's classifier low rank is still the stronger structure.
+# - Distillation on features trains the generators without labels; on views of 15
+#   photos it shows the mechanics more than generalization.
+#
+# **Going further** (not graded).
+#
+# 1. Permute the classifier's rows (e.g. sort them by the first singular vector) before
+#    `sss_approximate`: does an ordering make SSS competitive with low rank?
+# 2. Build a matrix with a decaying off-diagonal structure (e.g. $1/(1 + |i - j|)$) and
+#    compare SSS with low rank on it at the same shares.
+# 3. Hold out whole photos instead of views (view `i` is of photo `i % 15`,
+#    `datasets.AugmentedPhotos`) and repeat section 5's fine-tuning.

@@ -41,7 +41,7 @@ import ipywidgets as widgets
 from IPython.display import display
 
 from structlab import plots
-from structlab.approx.widths import refit_next, shrink
+from structlab.approx.widths import grow, refit_next, shrink
 from structlab.datasets import mnist
 from structlab.exercises import check
 from structlab.info import summary
@@ -49,7 +49,7 @@ from structlab.nn.models import EVOLVING_PAIRS, evolving_cnn
 from structlab.nn.widths import WidthPolicy, evolve_cached
 from structlab.widgets import width_explorer
 
-print(summary(with_data=False))
+print(summary(with_data=False, smoke=SMOKE))
 display(widgets.Label("If you can read this line, widgets render in your front end."))
 
 # %% [markdown]
@@ -71,7 +71,24 @@ display(widgets.Label("If you can read this line, widgets render in your front e
 
 # %% tags=["exercise"]
 def shrink_pair(W1, W2, k):
-    """Keep k units of layer 1 (pivoted QR), fold the rest into layer 2."""
+    """Keep k units of layer 1 (pivoted QR), fold the rest into layer 2.
+
+    Parameters
+    ----------
+    W1 : ndarray, shape (width, n)
+        Layer 1, one row per unit.
+    W2 : ndarray, shape (p, width)
+        Layer 2, reading the units.
+    k : int
+        Units to keep, 1 <= k <= width.
+
+    Returns
+    -------
+    W1_new : ndarray, shape (k, n)
+        The kept rows of W1, in their original order.
+    W2_new : ndarray, shape (p, k)
+        W2's columns of the kept units plus the dropped ones folded in.
+    """
     ### BEGIN SOLUTION
     pivots = scipy.linalg.qr(W1.T, pivoting=True)[2]
     kept, dropped = np.sort(pivots[:k]), np.sort(pivots[k:])
@@ -118,7 +135,17 @@ for name, out in [("fold", H @ W2s.T), ("delete", H @ W2[:, kept].T), ("refit", 
 
 # %% tags=["exercise"]
 def orthogonal_direction(W1):
-    """A unit vector orthogonal to every row of W1."""
+    """A unit vector orthogonal to every row of W1.
+
+    Parameters
+    ----------
+    W1 : ndarray, shape (width, n), with width < n
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        ``v`` with ``np.linalg.norm(v) == 1`` and ``W1 @ v`` zero (to round-off).
+    """
     ### BEGIN SOLUTION
     Q = np.linalg.qr(W1.T)[0]
     v = np.random.default_rng(0).standard_normal(W1.shape[1])
@@ -128,6 +155,33 @@ def orthogonal_direction(W1):
 
 # %% tags=["check"]
 check("orthogonal_direction", orthogonal_direction)
+
+# %% [markdown]
+# `grow` does this for several units at once: the next cell grows section 1's shrunk
+# pair (6 units) by 3 and compares the next layer's outputs before and after.
+#
+# **Question 1 (predict before you run the next cell).** Across the ReLU, will the
+# outputs change? If so, by about how much; if not, why not — when the fold of section 1
+# was *not* exact across the same ReLU?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# They will not change (the printed change is zero, or round-off at most): the new
+# units' outgoing weights are zero, so whatever the ReLU makes of their inputs is
+# multiplied by zero and the next layer's input is unchanged. Shrinking instead folds
+# the dropped units into the kept ones through $T$, which is exact for the linear map
+# $z \mapsto W_2 z$ but not after a ReLU, since $\mathrm{relu}(Tz) \ne T\,\mathrm{relu}(z)$.
+# ### END SOLUTION
+
+# %%
+W1g, b1g, W2g = grow(W1s, b1s, W2s, 3, np.random.default_rng(SEED))
+grown = np.maximum(X @ W1g.T + b1g, 0) @ W2g.T
+shrunk = np.maximum(X @ W1s.T + b1s, 0) @ W2s.T
+print(f"{W1s.shape[0]} -> {W1g.shape[0]} units: largest change of the next layer's output "
+      f"{np.abs(grown - shrunk).max():.1e} (new rows orthogonal to the old: "
+      f"{np.abs(W1g[6:] @ W1s.T).max():.1e})")
 
 # %% [markdown]
 # ## 3. The energy criterion
@@ -142,14 +196,27 @@ check("orthogonal_direction", orthogonal_direction)
 
 # %% tags=["exercise"]
 def energy_width(s, keep):
-    """Fewest leading singular values holding `keep` of the energy."""
+    """Fewest leading singular values holding `keep` of the energy.
+
+    Parameters
+    ----------
+    s : ndarray, shape (r,)
+        Singular values, decreasing, not all zero.
+    keep : float in (0, 1]
+        Share of the energy sum(s**2) to keep.
+
+    Returns
+    -------
+    int
+        The smallest w with sum(s[:w]**2) >= keep * sum(s**2).
+    """
     ### BEGIN SOLUTION
     share = np.cumsum(s**2) / np.sum(s**2)
     return int(np.searchsorted(share, keep - 1e-12) + 1)
     ### END SOLUTION
 
 # %% tags=["check"]
-check("energy_width", energy_width)
+energy_solved = check("energy_width", energy_width)
 
 # %% [markdown]
 # ## 4. A CNN whose widths evolve
@@ -179,6 +246,23 @@ print(f"{log[0]['params']:,} -> {log[-1]['params']:,} parameters "
 plots.widths_over_epochs(log);
 
 # %% [markdown]
+# Your `energy_width` on the trained network: how many units would each layer keep at
+# the policy's energy share now, against its width? (Each layer's units are the rows of
+# $[W \mid b]$, a convolution's filters flattened.) Where the two differ, the controller
+# stopped resizing (`resize_until`) or was held back by `max_shrink`.
+
+# %%
+if energy_solved:
+    for name, _ in EVOLVING_PAIRS:
+        layer = model.get_submodule(name)
+        units = np.column_stack([layer.weight.detach().flatten(1).double().numpy(),
+                                 layer.bias.detach().double().numpy()])
+        wanted = energy_width(scipy.linalg.svdvals(units), policy.keep_energy)
+        print(f"{name}: {len(units)} units; {wanted} hold {policy.keep_energy:.1%} of the energy")
+else:
+    print("solve exercise 3 to see it")
+
+# %% [markdown]
 # ## 5. Explore the thresholds
 #
 # On the trained network: what would each layer become under other thresholds? The
@@ -189,10 +273,55 @@ plots.widths_over_epochs(log);
 width_explorer(model, EVOLVING_PAIRS, keep_energy=0.985, grow_ratio=0.5)
 
 # %% [markdown]
-# ## Reflect
+# ## Questions
 #
-# - Shrinking by an interpolative decomposition keeps real units, so the network stays an
-#   ordinary CNN of smaller width — no factors, no special kernels.
-# - The fold is exact only before a nonlinearity; with data, refit the next layer.
-# - The energy threshold, how often to resize, and how much at once are the knobs; the
-#   benchmark reports where they land on the full MNIST.
+# **Question 2.** Shrinking keeps real units (an interpolative decomposition) rather
+# than the top singular directions (an SVD). What does the network gain from that, and
+# what does it give up?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# It stays an ordinary network of smaller width: the kept units keep their own weights
+# and the ReLU acts on them as before, so no factors, no special layer and no kernel are
+# needed, and the result trains and runs like any CNN. The SVD would give the best
+# rank-$k$ fit of the weights, but its directions mix units, and a ReLU does not commute
+# with that mixing; the interpolative decomposition is a little worse as a fit.
+# ### END SOLUTION
+
+# %% [markdown]
+# **Question 3.** Name the controller's knobs (`WidthPolicy`, `resize_until`). If the
+# final network were too large, which would you change first, and how would you check
+# that the change did not cost accuracy?
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# The energy share kept (`keep_energy`), the flatness at which a layer grows
+# (`grow_ratio`), the most a layer may shrink at once (`max_shrink`), the smallest width
+# (`min_width`) and the epochs during which resizing happens (`resize_until`). A lower
+# `keep_energy` shrinks most directly; more resizing epochs let the network recover
+# between cuts. Check on the validation split (the log prints its accuracy per epoch),
+# never on the test set.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## Summary
+#
+# **What you learned.**
+# - An interpolative decomposition keeps real units and folds the dropped ones into the
+#   next layer: exact for linear maps, refitted on data across a ReLU.
+# - Growth adds orthogonal units read with zero weights: the function is unchanged.
+# - A controller resizes every layer by an energy criterion during training; the
+#   policy's knobs trade size for accuracy.
+#
+# **Going further** (not graded).
+#
+# 1. Run the controller with `keep_energy` 0.95 and 0.995: final parameters and
+#    validation accuracy of each.
+# 2. Shrink the trained model's first dense layer by deleting units (no fold, no refit)
+#    and by `shrink_layers`: compare validation accuracy.
+# 3. Start from a *small* network and let it grow only (a high `grow_ratio`): where do
+#    the widths settle?

@@ -57,7 +57,7 @@ from structlab.nn.compress import compress
 from structlab.nn.recipes import trained_baseline
 from structlab.nn.train import accuracy
 
-print(summary(with_data=False))
+print(summary(with_data=False, smoke=SMOKE))
 print("native kernels loaded:", kernels.native_available())
 display(widgets.Label("If you can read this line, widgets render in your front end."))
 
@@ -89,6 +89,22 @@ print(f"{'time':>14}: {layer['us']:.1f} µs against {layer['dense_us']:.1f} µs 
 # %% [markdown]
 # Now every method at several budgets, on both layers. (A few seconds per point; the
 # sparse product's palm4MSA fits take longest.)
+#
+# **Question 1 (predict before you run the next cell).** At the smallest share, which
+# method will keep the most agreement on the classifier, and which the most accuracy on
+# LeNet's fc1? Which will be fastest? Use what chapters 1–7 showed about each layer.
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# Graded on the reasoning, with the sweep deciding. Low rank is the natural guess for
+# the classifier (chapter 5: its spectrum decays and its rows have no order SSS could
+# use) and for speed (two dense passes, chapter 7); on fc1, pruning and the codebook
+# keep accuracy well even without retraining at moderate shares, because many of its
+# weights read near-constant border pixels (chapter 2), while a sparse product needs
+# fine-tuning to compete (chapter 4).
+# ### END SOLUTION
 
 # %%
 data = datasets.mnist()
@@ -105,11 +121,12 @@ def sweep(model, layers, data, score):
             _, r = compress(model, method, share, layers=layers, data=data, seed=SEED)
             rows.append({"method": method, "share": share, "bytes": r["bytes"],
                          "dense_bytes": r["dense_bytes"], "score": r[score],
+                         "error": max(row["weight_error"] for row in r["layers"]),
                          "us": sum(row["us"] for row in r["layers"]),
                          "dense_us": sum(row["dense_us"] for row in r["layers"])})
-            print(f"{method:>16} {share:>5.2f}: {rows[-1]['bytes']:>9,} bytes, {score} "
-                  f"{rows[-1]['score']:.3f}, {rows[-1]['us']:6.1f} µs "
-                  f"(dense {rows[-1]['dense_us']:.1f} µs)")
+            print(f"{method:>16} {share:>5.2f}: {rows[-1]['bytes']:>9,} bytes, weight error "
+                  f"{rows[-1]['error']:.3f}, {score} {rows[-1]['score']:.3f}, "
+                  f"{rows[-1]['us']:6.1f} µs (dense {rows[-1]['dense_us']:.1f} µs)")
     return rows
 
 
@@ -131,7 +148,18 @@ lenet_rows = sweep(lenet, ["fc1"], validation, "accuracy")
 
 # %% tags=["exercise"]
 def pareto_front(sizes, scores):
-    """Indices of the non-dominated points (smaller size and higher score are better)."""
+    """Indices of the non-dominated points (smaller size and higher score are better).
+
+    Parameters
+    ----------
+    sizes, scores : sequences of numbers, the same length
+
+    Returns
+    -------
+    list of int
+        Increasing indices of the points no other point dominates (no larger,
+        no lower score, and strictly better in one of the two).
+    """
     ### BEGIN SOLUTION
     keep = []
     for i in range(len(sizes)):
@@ -162,7 +190,20 @@ plots.pareto(lenet_rows, score="score", title="LeNet-300-100 fc1: validation acc
 
 # %% tags=["exercise"]
 def best_under(rows, max_bytes, max_us):
-    """The best-scoring row within both limits, or None."""
+    """The best-scoring row within both limits, or None.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Each with at least ``"bytes"``, ``"us"`` and ``"score"``.
+    max_bytes, max_us : float
+        The limits (inclusive).
+
+    Returns
+    -------
+    dict or None
+        The row with the highest score among those within both limits.
+    """
     ### BEGIN SOLUTION
     fits = [r for r in rows if r["bytes"] <= max_bytes and r["us"] <= max_us]
     return max(fits, key=lambda r: r["score"]) if fits else None
@@ -193,7 +234,16 @@ else:
 
 # %% tags=["exercise"]
 def agreement(logits_a, logits_b):
-    """Share of rows with the same arg-max."""
+    """Share of rows with the same arg-max.
+
+    Parameters
+    ----------
+    logits_a, logits_b : ndarray, shape (n, classes)
+
+    Returns
+    -------
+    float in [0, 1]
+    """
     ### BEGIN SOLUTION
     return float(np.mean(np.argmax(logits_a, axis=1) == np.argmax(logits_b, axis=1)))
     ### END SOLUTION
@@ -204,19 +254,36 @@ check("agreement", agreement)
 # %% [markdown]
 # ## 3. What each method is good for
 #
-# Read your tables and plots against these rules of thumb (from this run and chapters 1–7):
+# Read your tables and plots against these rules of thumb (from chapters 1–7; the
+# speeds are chapter 7's table on your machine):
 #
 # | method | stores | fast on a CPU? | keeps accuracy when... | use it for |
 # |---|---|---|---|---|
 # | low rank | $r(m+n)$ | yes: two dense passes, near its FLOP ratio | the spectrum decays (trained layers with redundancy) | speed and size together; the first thing to try |
 # | pruning | kept weights + indices | no: gathers and 8-byte indices, about dense speed at 10 % | many weights are small; retraining recovers the rest (ch. 2) | storage, with retraining |
-# | codebook | $b$-bit indices + table | about dense speed (AVX-512 table lookups) | always at 4–8 bits | 4–8× smaller files at no cost in time |
+# | codebook | $b$-bit indices + table | at best about dense speed: all $mn$ multiply-adds, fewer bytes (table lookups) | always at 4–8 bits | 4–8× smaller files, not faster products |
 # | pruned codebook | both | no | both apply; Deep Compression's 40× (ch. 3) | the smallest files |
-# | sparse product | nonzeros of $J$ factors | only with regular supports (butterflies: 31×) | the matrix is a fast transform (Hadamard, Fourier) | known transforms; learned ones lose to low rank at batch 1 |
+# | sparse product | nonzeros of $J$ factors | only with regular supports (butterflies, ch. 7) | the matrix is a fast transform (Hadamard, Fourier) | known transforms; learned ones lose to low rank at batch 1 |
 # | SSS | diagonal blocks + states | half its FLOP ratio on large layers | the off-diagonal blocks have low rank | layers with local structure |
 #
-# And a warning the tables make plain: the weight error ranks methods differently from
-# the agreement, and neither says anything about speed. Measure all three.
+# And a warning: the weight error, the score and the time are three different rankings.
+#
+# **Question 2.** In section 1's sweep, find two rows where the method with the
+# *smaller* weight error has the *lower* score (agreement or accuracy), or say that
+# there are none in your run. What does the weight error miss that the score sees?
+
+# %% [markdown] tags=["answer"] points=2
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# (The rows depend on the run; a complete answer quotes them.) The weight error weighs
+# every entry of $W$ alike, while the score depends on $W$ only through its action on
+# the inputs the layer actually sees: an error along directions the data rarely
+# excites costs little, and one along the data's main directions costs much. Low rank
+# keeps the directions of largest energy, which often match the data's; a codebook's
+# error is spread over all directions. Only a measurement on data ranks methods for
+# that data, and only a timer ranks them for speed.
+# ### END SOLUTION
 
 # %% [markdown]
 # ## 4. Compress your own model
@@ -242,10 +309,56 @@ for method in ("lowrank", "sss", "codebook"):
           f"{r['agreement']:.3f}, {r['layers'][0]['us']:.2f} µs vs {r['layers'][0]['dense_us']:.2f} µs")
 
 # %% [markdown]
-# ## Reflect
+# ## Questions
 #
-# - Which method sits on the front for the classifier, and which for LeNet's first layer?
-#   Why might they differ (spectrum, size, what the metric measures)?
-# - Would fine-tuning change the ranking? Try it on one point of each method.
-# - The times are for batch 1 on one core of this machine; at batch 64 (chapter 7) the
-#   ranking by speed changes.
+# **Question 3.** Which method is on the Pareto front for the classifier, and which for
+# LeNet's first layer? Give one reason why they differ (spectrum, size, what the score
+# measures).
+
+# %% [markdown] tags=["answer"]
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# (From the fronts printed in section 2.) A reason: the two layers differ in shape and
+# spectrum — fc1 reads 784 pixels, many almost constant, so its weights are highly
+# redundant and prunable — and in the score: the classifier is scored by agreement with
+# itself on a narrow set of photo views, LeNet by accuracy on labelled digits.
+# ### END SOLUTION
+
+# %% [markdown]
+# **Question 4.** Would fine-tuning change the ranking? Predict which method gains most
+# from it, then try it on one point of each method (the structured layers are torch
+# modules: chapters 2–5 show how) and report what you measured.
+
+# %% [markdown] tags=["answer"] points=2
+# **Your answer:**
+#
+# ### BEGIN SOLUTION
+# Expected: the methods that fitted the weights worst but keep many trainable numbers
+# gain most (pruning and the codebook recover with retraining, chapters 2–3; a sparse
+# product with its supports held, chapter 4); low rank, already the best fit of its
+# size, gains less. A complete answer reports before/after scores for at least two
+# methods, measured on the validation data.
+# ### END SOLUTION
+
+# %% [markdown]
+# The times are for batch 1 on one core of this machine; at batch 64 (chapter 7) the
+# ranking by speed changes.
+
+# %% [markdown]
+# ## Summary
+#
+# **What you learned.**
+# - One call per method compresses a layer and reports size, bytes, error, time and a
+#   score on data.
+# - Only points on the Pareto front are worth considering; the choice under limits is a
+#   lookup on it.
+# - Weight error, score and time rank methods differently: measure all three, on your
+#   own data and machine.
+#
+# **Going further** (not graded).
+#
+# 1. Compress both of LeNet-300-100's first two layers at once at several shares and
+#    draw the front of the whole network.
+# 2. Fine-tune the best two points of each method (chapters 2–5) and redraw the front.
+# 3. Bring a model of your own: run section 4's recipe with your validation data.

@@ -7,12 +7,15 @@
   then makes the students' release.
 
 Each edition stamps every cell it ships with ``metadata.structlab.role``
-(``parameters``, ``setup``, ``exercise``, ``check``, ``info`` or
+(``parameters``, ``setup``, ``exercise``, ``check``, ``answer``, ``info`` or
 ``narrative``), so the grader can tell the cells a student added; gives each
-cell a stable id; and marks exercise cells as nbgrader *solution* cells and
-check cells as locked nbgrader *grade* cells worth the exercise's points. The
-student and nbgrader editions say once, near the top, what the grader runs and
-what each exercise is worth.
+cell a stable id; and marks exercise cells as nbgrader *solution* cells,
+check cells as locked nbgrader *grade* cells worth the exercise's points, and
+answer cells (a markdown cell tagged ``answer``, its model answer between
+``### BEGIN SOLUTION`` and ``### END SOLUTION``, worth ``points`` from its
+metadata, 1 by default) as nbgrader cells graded by hand. The student and
+nbgrader editions say once, near the top, what the grader runs and what each
+exercise and question is worth.
 
 Examples
 --------
@@ -33,11 +36,11 @@ from structlab import exercises
 from structlab._paths import checkout_root
 from structlab.cache import atomic_write
 from structlab.course import notebook_sources, read_notebook
-from structlab.exercises.student import STUB, strip_solutions
+from structlab.exercises.student import BEGIN, END, STUB, strip_solutions
 from structlab.grading import hidden_source
 
 EDITIONS = ("solution", "student", "nbgrader")
-TAGGED_ROLES = ("parameters", "setup", "exercise", "check")
+TAGGED_ROLES = ("parameters", "setup", "exercise", "check", "answer")
 # nbgrader's own stub is `raise NotImplementedError()`; ours says what to do.
 NBGRADER_STUB = "\n".join(STUB)
 
@@ -58,8 +61,11 @@ def chapter_sources():
             for f in sorted(packaged.iterdir(), key=lambda f: f.name) if f.name.endswith(".py")]
 
 
-def grading_note(chapter, edition):
-    """Markdown telling the student what the grader runs and what each exercise is worth."""
+def grading_note(chapter, edition, questions=()):
+    """Markdown telling the student what the grader runs and what each exercise is worth.
+
+    ``questions`` holds the points of each question graded by hand.
+    """
     names = exercises.names(chapter)
     if edition == "nbgrader":
         runs = ("**How this notebook is graded.** nbgrader runs the whole notebook top to "
@@ -77,8 +83,13 @@ def grading_note(chapter, edition):
     rows = [f"| {i} | `{name}` | {exercises.exercise(name).points} |"
             for i, name in enumerate(names, start=1)]
     total = sum(exercises.exercise(name).points for name in names)
-    return "\n".join([runs, "", "| exercise | function | points |", "|---|---|---|", *rows,
-                      f"| | **total** | **{total}** |"])
+    note = [runs, "", "| exercise | function | points |", "|---|---|---|", *rows,
+            f"| | **total** | **{total}** |"]
+    if questions:
+        note += ["", f"The {len(questions)} questions (the *Your answer* cells) are graded by "
+                 f"hand, {sum(questions)} points in all: answer in words, with the numbers "
+                 "your run printed."]
+    return "\n".join(note)
 
 
 def chapter_notebook(text, chapter, edition="student", hidden=None):
@@ -105,19 +116,33 @@ def chapter_notebook(text, chapter, edition="student", hidden=None):
     graded = bool(exercises.names(chapter))
     if graded and edition != "solution":
         first = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown")
+        questions = [question_points(c) for c in notebook.cells if _tagged(c, "answer")]
         notebook.cells.insert(first + 1, nbformat.v4.new_markdown_cell(
-            grading_note(chapter, edition), metadata={"tags": ["info"]}))
+            grading_note(chapter, edition, questions), metadata={"tags": ["info"]}))
     for number, cell in enumerate(notebook.cells):
         _stamp(cell, number, chapter, edition, hidden)
     return notebook
 
 
+def _tagged(cell, tag):
+    return tag in cell.metadata.get("tags", [])
+
+
+def question_points(cell):
+    """The points of an answer cell: its ``points`` metadata, 1 by default."""
+    points = cell.metadata.get("points", 1)
+    if isinstance(points, bool) or not isinstance(points, int) or points < 1:
+        raise ValueError(f"an answer cell's points must be a positive integer, got {points!r}")
+    return points
+
+
 def _stamp(cell, number, chapter, edition, hidden):
     """Role, stable id and nbgrader metadata of one cell (in place)."""
-    tags = cell.metadata.get("tags", [])
-    role = next((r for r in (*TAGGED_ROLES, "info") if r in tags), "narrative")
+    role = next((r for r in (*TAGGED_ROLES, "info") if _tagged(cell, r)), "narrative")
     cell.metadata["structlab"] = {"role": role}
     cell.id = f"cell-{number:03d}"
+    if role == "answer":
+        _stamp_answer(cell, chapter, edition)
     if role not in ("exercise", "check"):
         return
     name = _exercise_name(cell, role)
@@ -140,6 +165,21 @@ def _stamp(cell, number, chapter, edition, hidden):
             f"{hidden_source(hidden[name])}"
             f"hidden_{name}(globals())\n"
             "### END HIDDEN TESTS")
+
+
+def _stamp_answer(cell, chapter, edition):
+    """An answer cell: graded by hand in nbgrader; the model answer labelled as such."""
+    if cell.cell_type != "markdown":
+        raise ValueError(f"{chapter}: an answer cell must be a markdown cell")
+    points = question_points(cell)
+    cell.id = f"answer-{cell.id[len('cell-'):]}"
+    cell.metadata["nbgrader"] = {"grade_id": cell.id, "schema_version": 3, "task": False,
+                                 "solution": True, "grade": True, "locked": False,
+                                 "points": points}
+    if edition == "solution":  # the instructor's copy: say whose answer this is
+        cell.source = (cell.source.replace(BEGIN, f"*Model answer ({points} "
+                                           f"point{'s' if points > 1 else ''}):*")
+                       .replace(END, "").rstrip())
 
 
 def _exercise_name(cell, role):

@@ -36,7 +36,7 @@ from structlab import exercises
 from structlab._paths import checkout_root
 
 GRADED_ROLES = ("parameters", "setup", "exercise")
-ROLES = (*GRADED_ROLES, "check", "info", "narrative")
+ROLES = (*GRADED_ROLES, "check", "answer", "info", "narrative")
 
 
 class GradingError(Exception):

@@ -29,8 +29,16 @@ def native_line():
     return f"native kernel NOT loaded, NumPy fallback in use: {kernels.FALLBACK_REASON}"
 
 
-def summary(with_data=True):
-    """Readable multi-line report, as printed by ``structlab info``."""
+SMOKE_BANNER = ("SMOKE MODE (STRUCTLAB_SMOKE=1): tiny data, few epochs, small sizes. Every "
+                "number below is illustrative only; unset STRUCTLAB_SMOKE for the real ones.")
+
+
+def summary(with_data=True, smoke=False):
+    """Readable multi-line report, as printed by ``structlab info``.
+
+    With ``smoke`` (a chapter run with ``STRUCTLAB_SMOKE=1``) it ends with
+    :data:`SMOKE_BANNER`, so the reader knows the numbers are illustrative.
+    """
     lines = [f"{name:<13} {version or 'not installed'}" for name, version in versions().items()]
     lines.append(native_line())
     root = checkout_root()
@@ -41,4 +49,6 @@ def summary(with_data=True):
         for row in assets.asset_status():
             where = row["path"] or f"install with: {row['install']}"
             lines.append(f"  {row['name']:<13} {row['status']:<16} {row['package']}: {where}")
+    if smoke:
+        lines.append(SMOKE_BANNER)
     return "\n".join(lines)

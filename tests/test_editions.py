@@ -24,13 +24,23 @@ def test_every_edition_of_every_chapter(stem, text, solved):
         roles = [c.metadata["structlab"]["role"] for c in notebook.cells]
         assert len({c.id for c in notebook.cells}) == len(notebook.cells)  # unique ids
         assert roles.count("info") == (1 if names and edition != "solution" else 0)
-        solutions = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")]
-        grades = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")]
+        code = [c for c in notebook.cells if c.cell_type == "code"]
+        solutions = [c for c in code if c.metadata.get("nbgrader", {}).get("solution")]
+        grades = [c for c in code if c.metadata.get("nbgrader", {}).get("grade")]
         assert [c.id for c in solutions] == names
         assert [c.metadata["nbgrader"]["grade_id"] for c in grades] == [f"check-{n}" for n in names]
         assert [c.metadata["nbgrader"]["points"] for c in grades] == [
             exercises.exercise(n).points for n in names]
         assert all(c.metadata["nbgrader"]["locked"] for c in grades)
+        answers = [c for c in notebook.cells if c.metadata["structlab"]["role"] == "answer"]
+        assert all(c.metadata["nbgrader"] == {
+            "grade_id": c.id, "schema_version": 3, "task": False, "solution": True,
+            "grade": True, "locked": False, "points": editions.question_points(c)}
+            for c in answers)
+        model = {"solution": "*Model answer", "student": "*Write your answer here.*",
+                 "nbgrader": "### BEGIN SOLUTION"}[edition]
+        assert all(c.source.startswith("**Your answer:**") and model in c.source
+                   for c in answers)
         source = "\n".join(c.source for c in notebook.cells)
         assert ("### BEGIN SOLUTION" in source) == (edition != "student" and bool(names))
         assert ("### BEGIN HIDDEN TESTS" in source) == (edition == "nbgrader" and bool(names))
@@ -80,3 +90,28 @@ def test_bad_editions():
         editions.chapter_notebook(text, stem, "nbgrader")
     with pytest.raises(ValueError, match="is exercise 'rank_r_params' of 01_svd_wine_mlp"):
         editions.chapter_notebook(text, "02_pruning")
+
+
+@pytest.mark.parametrize("stem, text, solved", SOURCES[1:], ids=IDS[1:])
+def test_every_lab_asks_questions_one_of_them_a_prediction(stem, text, solved):
+    """2-4 questions graded by hand; at least one asks for a prediction before a cell runs."""
+    cells = editions.chapter_notebook(text, stem, "student").cells
+    answers = [i for i, c in enumerate(cells) if c.metadata["structlab"]["role"] == "answer"]
+    assert 2 <= len(answers) <= 4
+    predictions = [i for i in answers if "predict before you run the next cell"
+                   in cells[i - 1].source and cells[i + 1].cell_type == "code"]
+    assert predictions, "no question asks for a prediction before a cell runs"
+    note = next(c.source for c in cells if c.metadata["structlab"]["role"] == "info")
+    points = sum(editions.question_points(cells[i]) for i in answers)
+    assert f"The {len(answers)} questions" in note and f"{points} points in all" in note
+
+
+@pytest.mark.parametrize("header, message", [
+    ('# %% [markdown] tags=["answer"] points=0', "points must be a positive integer, got 0"),
+    ('# %% [markdown] tags=["answer"] points="2"', "points must be a positive integer, got '2'"),
+    ('# %% tags=["answer"]', "an answer cell must be a markdown cell"),
+])
+def test_a_malformed_answer_cell_is_refused(header, message):
+    text = f"# %% [markdown]\n# # Title\n\n{header}\n# **Your answer:**\n"
+    with pytest.raises(ValueError, match=message):
+        editions.chapter_notebook(text, "00_welcome", "solution")

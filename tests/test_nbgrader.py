@@ -1,4 +1,5 @@
-"""nbgrader's own generate_assignment and autograde on chapter 1: solved → full points, stub → 0."""
+"""nbgrader's own generate_assignment and autograde on chapter 1: solved → full points, stub → 0;
+the questions released without their model answers, left to grade by hand."""
 
 import os
 import shutil
@@ -10,7 +11,7 @@ import nbformat
 import pytest
 
 from structlab import exercises
-from structlab.editions import write_nbgrader_source
+from structlab.editions import question_points, write_nbgrader_source
 from structlab.grading import default_tests_folder, load_hidden
 
 nbgrader_api = pytest.importorskip("nbgrader.api", reason="nbgrader not installed "
@@ -37,7 +38,12 @@ def test_generate_assignment_and_autograde(tmp_path):
     assert "BEGIN SOLUTION" not in released and "HIDDEN TESTS" not in released
     # alice solves every exercise in the released notebook; bob hands it in untouched
     source = nbformat.read(course / "source" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
-    solutions = {c.id: c.source for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    solutions = {c.id: c.source for c in source.cells if c.cell_type == "code"
+                 and c.metadata.get("nbgrader", {}).get("solution")}
+    answers = [c for c in source.cells if c.metadata["structlab"]["role"] == "answer"]
+    model_lines = [line for c in answers for line in c.source.splitlines()[3:-1] if line]
+    assert answers and model_lines and not any(line in released for line in model_lines)
+    assert released.count("YOUR ANSWER HERE") == len(answers)
     solved = nbformat.read(release, as_version=4)
     for cell in solved.cells:
         cell.source = solutions.get(cell.id, cell.source)
@@ -47,8 +53,9 @@ def test_generate_assignment_and_autograde(tmp_path):
         nbformat.write(notebook, folder / f"{CHAPTER}.ipynb")
     _nbgrader(course, "autograde", CHAPTER, "--create")
     total = sum(exercises.exercise(n).points for n in exercises.names(CHAPTER))
+    by_hand = sum(question_points(c) for c in answers)  # not graded yet: no points so far
     with nbgrader_api.Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         scores = {s: (gradebook.find_submission(CHAPTER, s).score,
                       gradebook.find_submission(CHAPTER, s).max_score) for s in ("alice", "bob")}
-    assert scores == {"alice": (total, total), "bob": (0, total)}
+    assert scores == {"alice": (total, total + by_hand), "bob": (0, total + by_hand)}
     shutil.rmtree(course)

@@ -33,3 +33,13 @@ def test_strip_keeps_everything_but_the_solution():
 def test_unbalanced_markers(bad, message):
     with pytest.raises(ValueError, match=message):
         strip_solutions(bad)
+
+
+def test_a_model_answer_in_a_markdown_cell_becomes_an_invitation():
+    source = ('# %% [markdown] tags=["answer"]\n# **Your answer:**\n#\n'
+              '# ### BEGIN SOLUTION\n# Because L2 shrinks the tail.\n# ### END SOLUTION\n')
+    student = strip_solutions(source)
+    assert student == ('# %% [markdown] tags=["answer"]\n# **Your answer:**\n#\n'
+                       '# *Write your answer here.*\n')
+    with pytest.raises(ValueError, match="line 4: ### BEGIN SOLUTION is never closed"):
+        strip_solutions(source.replace("# ### END SOLUTION\n", ""))

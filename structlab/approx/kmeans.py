@@ -56,7 +56,42 @@ def init_centroids(w, k, mode="linear", seed=0):
     return np.sort(centroids).astype(np.float64)
 
 
-def kmeans_1d(w, centroids, max_iter=100, tol=1e-10):
+def lloyd_step(w, centroids):
+    """One step of Lloyd's algorithm: assign each value to its nearest centroid, then
+    move every centroid to the mean of its values (one with none stays where it is).
+
+    Parameters
+    ----------
+    w : ndarray, shape (n,), float64
+    centroids : ndarray, shape (k,), float64, ascending
+
+    Returns
+    -------
+    centroids : ndarray, shape (k,)
+        In the same order as given (not sorted again).
+    labels : ndarray of int64, shape (n,)
+        The centroid each value was assigned to (a tie goes to the lower one).
+
+    Examples
+    --------
+    The step never increases the squared error (the invariant Lloyd's
+    algorithm rests on):
+
+    >>> w = np.array([0.0, 0.2, 0.9, 1.0, 3.0])
+    >>> start = np.array([0.0, 0.5, 2.0])
+    >>> moved, labels = lloyd_step(w, start)
+    >>> moved.tolist(), labels.tolist()
+    ([0.1, 0.95, 3.0], [0, 0, 1, 1, 2])
+    >>> bool(np.sum((w - moved[labels]) ** 2) <= np.sum((w - start[labels]) ** 2))
+    True
+    """
+    labels = _assign(w, centroids)
+    counts = np.bincount(labels, minlength=len(centroids))
+    sums = np.bincount(labels, weights=w, minlength=len(centroids))
+    return np.where(counts > 0, sums / np.maximum(counts, 1), centroids), labels
+
+
+def kmeans_1d(w, centroids, max_iter=100, tol=1e-10, step=lloyd_step):
     """Lloyd's algorithm in one dimension, always returning ``len(centroids)`` clusters.
 
     In 1-D the nearest centroid is found by binary search between midpoints.
@@ -64,6 +99,12 @@ def kmeans_1d(w, centroids, max_iter=100, tol=1e-10):
     can cause) is moved onto the value worst served by its centroid, so the
     result has exactly ``k`` non-empty clusters whenever ``w`` has ``k``
     distinct values.
+
+    Parameters
+    ----------
+    step : callable, optional
+        One Lloyd step ``(w, centroids) -> (centroids, labels)``, as
+        :func:`lloyd_step` (chapter 3 passes the one its reader wrote).
 
     Returns
     -------
@@ -80,10 +121,13 @@ def kmeans_1d(w, centroids, max_iter=100, tol=1e-10):
     if len(np.unique(w)) < k:
         raise ValueError(f"cannot make {k} clusters from {len(np.unique(w))} distinct values")
     for _ in range(max_iter):
-        labels = _assign(w, centroids)
+        updated, labels = step(w, centroids)
+        updated = as_vector(updated, "the step's centroids", size=k).astype(np.float64)
+        labels = np.asarray(labels)
+        if (labels.shape != w.shape or labels.dtype.kind not in "iu"
+                or labels.min() < 0 or labels.max() >= k):
+            raise ValueError(f"the step's labels must be {len(w)} integers in [0, {k})")
         counts = np.bincount(labels, minlength=k)
-        sums = np.bincount(labels, weights=w, minlength=k)
-        updated = np.where(counts > 0, sums / np.maximum(counts, 1), centroids)
         for empty in np.flatnonzero(counts == 0):
             error = np.abs(w - updated[_assign(w, np.sort(updated))])
             error[np.isin(w, updated)] = -1  # a value already at a centroid cannot serve

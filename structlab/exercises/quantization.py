@@ -3,7 +3,7 @@
 import numpy as np
 
 from structlab.approx.huffman import coded_bits, huffman_code
-from structlab.approx.kmeans import init_centroids
+from structlab.approx.kmeans import lloyd_step
 from structlab.exercises import register
 
 CHAPTER = "03_quantization"
@@ -15,26 +15,51 @@ def _bimodal(seed):
                            rng.normal(0, 0.3, 10)])
 
 
-def _check_init(func, mode):
-    for seed, k in [(0, 2), (1, 8), (2, 32)]:
-        w = _bimodal(seed)
-        got = np.sort(np.asarray(func(w, k), dtype=float))
-        assert got.shape == (k,), f"expected {k} centroids, got an array of shape {got.shape}"
-        expected = init_centroids(w, k, mode)
-        assert np.allclose(got, expected, rtol=1e-9, atol=1e-12), (
-            f"k={k}: centroids differ from the {mode} init by up to "
-            f"{np.abs(got - expected).max():.3g}")
-    return f"matches the {mode} init for k = 2, 8, 32"
+def _kmeans_cases():
+    """(w, sorted centroids) pairs: bimodal survivors, ties at midpoints, an empty cluster."""
+    rng = np.random.default_rng(4)
+    w = _bimodal(0)
+    yield w, np.sort(rng.choice(w, 8, replace=False))
+    yield w, np.linspace(w.min(), w.max(), 16)
+    yield np.array([0.0, 1.0, 2.0, 3.0]), np.array([0.0, 2.0, 4.0])  # 1.0 and 3.0 sit on ties
+    yield np.array([-1.0, -0.9, 1.0, 1.1]), np.array([-1.0, 0.0, 1.0])  # nobody is nearest 0.0
 
 
-@register("linear_init", CHAPTER, points=1)
-def _linear_init(func):
-    return _check_init(func, "linear")
+@register("kmeans_step", CHAPTER, points=2)
+def _kmeans_step(func):
+    for w, start in _kmeans_cases():
+        got = func(w.copy(), start.copy())
+        assert isinstance(got, tuple) and len(got) == 2, (
+            "return two things: (centroids, labels)")
+        centroids, labels = (np.asarray(a) for a in got)
+        expected, expected_labels = lloyd_step(w, start)
+        assert labels.shape == w.shape and np.array_equal(labels, expected_labels), (
+            f"{int(np.sum(labels != expected_labels)) if labels.shape == w.shape else 'all'} of "
+            f"{w.size} labels differ: label each weight with the index of its nearest centroid "
+            "(a tie goes to the lower index, as np.argmin does)")
+        assert centroids.shape == start.shape and np.all(np.isfinite(centroids)), (
+            f"expected {len(start)} finite centroids, got {centroids}: a centroid nobody is "
+            "nearest to keeps its value (the mean of no weights is NaN)")
+        assert np.allclose(centroids, expected, rtol=1e-12, atol=1e-15), (
+            f"centroids {np.round(centroids, 4)} should be the means of their members "
+            f"{np.round(expected, 4)}, in the order given")
+    return "assignments and means right on 4 cases, ties and an empty cluster included"
 
 
-@register("density_init", CHAPTER, points=1)
-def _density_init(func):
-    return _check_init(func, "density")
+@register("centroid_gradients", CHAPTER, points=2)
+def _centroid_gradients(func):
+    rng = np.random.default_rng(5)
+    cases = [(np.array([1.0, 2.0, 4.0]), np.array([0, 1, 0]), 3)]  # centroid 2 has no member
+    cases += [(rng.standard_normal(500), rng.integers(0, k, 500), k) for k in (4, 32)]
+    for grad, labels, k in cases:
+        got = np.asarray(func(grad.copy(), labels.copy(), k), dtype=float)
+        expected = np.bincount(labels, weights=grad, minlength=k)
+        assert got.shape == (k,), f"expected one gradient per centroid, shape ({k},), got {got.shape}"
+        assert np.allclose(got, expected, rtol=1e-12, atol=1e-12), (
+            f"k={k}: gradients differ from the sums of the members' gradients by up to "
+            f"{np.abs(got - expected).max():.3g} (a sum, not a mean; 0 for a centroid with "
+            "no member)")
+    return "sums of member gradients for k = 3, 4, 32, an empty cluster included"
 
 
 @register("huffman_lengths", CHAPTER, points=3)

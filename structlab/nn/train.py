@@ -12,8 +12,8 @@ from structlab.cache import atomic_write, cache_path
 MAX_EPOCHS = 100_000
 
 
-def as_tensors(X, y=None):
-    """``X`` as float32 and ``y`` as int64 torch tensors (``y`` optional), checked.
+def as_tensors(X, y=None, dtype=torch.float32):
+    """``X`` as ``dtype`` and ``y`` as int64 torch tensors (``y`` optional), checked.
 
     ``X`` must hold finite real numbers, one sample per row (at least one);
     ``y`` one non-negative integer label per row.
@@ -21,7 +21,7 @@ def as_tensors(X, y=None):
     X = as_array(X, "X")
     if X.ndim < 2:
         raise ValueError(f"X must hold one sample per row (2-D or more), got shape {X.shape}")
-    X = torch.as_tensor(X, dtype=torch.float32)
+    X = torch.as_tensor(X, dtype=dtype)
     if y is None:
         return X
     y = as_numpy(y, "y")
@@ -110,9 +110,18 @@ def fit_full_batch(model, X, y, *, alpha=1e-4, max_iter=200):
 
 
 @torch.no_grad()
+def _float_dtype(model):
+    """The dtype ``model`` computes in: its first floating parameter's (float32 if none)."""
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+
+
 def accuracy(model, X, y, batch_size=4096):
-    """Fraction of rows of ``X`` whose arg-max output equals ``y`` (evaluated in batches)."""
-    X, y = as_tensors(X, y)
+    """Fraction of rows of ``X`` whose arg-max output equals ``y`` (evaluated in batches).
+
+    ``X`` is given to the model in the model's own dtype. With ``y`` the top-1
+    classes of a reference model, this is the two models' *agreement*.
+    """
+    X, y = as_tensors(X, y, _float_dtype(model))
     batch_size = check_int(batch_size, "batch_size", low=1)
     check_fit(model, X, y)
     model.eval()
@@ -300,7 +309,7 @@ def distill(layer, X, target_logits, *, epochs, lr=1e-3, batch_size=256, seed=0,
     epochs = check_int(epochs, "epochs", low=1, high=MAX_EPOCHS)
     batch_size, seed = check_int(batch_size, "batch_size", low=1), check_int(seed, "seed", low=0)
     lr = check_float(lr, "lr", low=0, open_low=True)
-    X, Y = (torch.as_tensor(a, dtype=next(layer.parameters()).dtype) for a in (X, Y))
+    X, Y = (torch.as_tensor(a, dtype=_float_dtype(layer)) for a in (X, Y))
     out = check_fit(layer, X)
     if out.shape[1:] != Y.shape[1:]:
         raise ValueError(f"the layer gives {tuple(out.shape[1:])} outputs per row, "

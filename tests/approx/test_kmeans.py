@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from structlab.approx.kmeans import INIT_MODES, init_centroids, kmeans_1d
+from structlab.approx.kmeans import INIT_MODES, init_centroids, kmeans_1d, lloyd_step
 
 
 @pytest.fixture
@@ -67,3 +67,19 @@ def test_bad_inputs(bimodal):
         init_centroids(bimodal, 0)
     with pytest.raises(ValueError, match="w is empty"):
         init_centroids([], 2)
+
+
+def test_kmeans_runs_a_given_step_and_checks_what_it_returns():
+    w = np.array([0.0, 0.2, 0.9, 1.0, 3.0])
+    calls = []
+
+    def counted(w, centroids):
+        calls.append(1)
+        return lloyd_step(w, centroids)
+
+    assert np.allclose(kmeans_1d(w, [0.0, 0.5, 2.0], step=counted)[0], [0.1, 0.95, 3.0])
+    assert calls
+    with pytest.raises(ValueError, match=r"the step's labels must be 5 integers in \[0, 3\)"):
+        kmeans_1d(w, [0.0, 0.5, 2.0], step=lambda w, c: (c, np.full(len(w), 3)))
+    with pytest.raises(ValueError, match="the step's centroids must have shape"):
+        kmeans_1d(w, [0.0, 0.5, 2.0], step=lambda w, c: (c[:2], np.zeros(len(w), int)))

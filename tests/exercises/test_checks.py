@@ -22,6 +22,24 @@ def _normalized(M):
     return M / np.linalg.norm(M)
 
 
+def _kmeans_step_with(w, centroids, empty="keep", values=False, ties="lower", old_labels=True):
+    """One Lloyd step with one of the usual slips."""
+    distance = np.abs(w[:, None] - centroids[None, :])
+    if ties == "upper":
+        distance = distance[:, ::-1]
+    labels = np.argmin(distance, axis=1)
+    if ties == "upper":
+        labels = len(centroids) - 1 - labels
+    counts = np.bincount(labels, minlength=len(centroids))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.bincount(labels, weights=w, minlength=len(centroids)) / counts
+    fill = {"keep": centroids, "nan": np.nan, "zero": 0.0}[empty]
+    new = np.where(counts > 0, means, fill)
+    if not old_labels:
+        labels = np.argmin(np.abs(w[:, None] - new[None, :]), axis=1)
+    return new, (centroids[labels] if values else labels)
+
+
 def _shrink_without_fold(W1, W2, k):
     """The right units (pivoted QR), but the dropped ones' weights are simply lost."""
     import scipy.linalg
@@ -75,8 +93,15 @@ PLAUSIBLE_MISTAKES = [
     ("sparsity_mask", lambda w, s: np.argsort(np.abs(w), axis=None).reshape(w.shape) >= round(s * w.size)),
     ("count_fillers", lambda pos, b: sum(d // 2**b for d in np.diff([-1] + list(pos)))),  # off by one
     ("count_fillers", lambda pos, b: sum((d - 1) // 2**b for d in np.diff([0] + list(pos)))),  # start at 0
-    ("linear_init", lambda w, k: np.linspace(w.min(), w.max(), k + 1)[:-1]),
-    ("density_init", lambda w, k: np.quantile(w, np.linspace(0, 1, k))),
+    ("kmeans_step", lambda w, c: _kmeans_step_with(w, c, empty="nan")),  # mean of nobody
+    ("kmeans_step", lambda w, c: _kmeans_step_with(w, c, empty="zero")),  # moved to 0
+    ("kmeans_step", lambda w, c: _kmeans_step_with(w, c, values=True)),  # values, not indices
+    ("kmeans_step", lambda w, c: _kmeans_step_with(w, c, ties="upper")),  # ties to the upper one
+    ("kmeans_step", lambda w, c: _kmeans_step_with(w, c, old_labels=False)),  # labels after moving
+    ("centroid_gradients", lambda g, l, k: np.bincount(l, weights=g, minlength=k)
+     / np.maximum(np.bincount(l, minlength=k), 1)),  # the mean, not the sum
+    ("centroid_gradients", lambda g, l, k: np.bincount(l, weights=g)),  # no minlength: too short
+    ("centroid_gradients", lambda g, l, k: np.array([g[l == j].sum() for j in np.unique(l)])),
     ("huffman_lengths", lambda c: {s: int(np.ceil(-np.log2(v / sum(c.values())))) for s, v in c.items()}),
     ("huffman_lengths", lambda c: {s: max(1, int(np.ceil(np.log2(len(c))))) for s in c}),  # fixed width
     ("splin", lambda M, k: np.where(M >= -np.sort(-M, axis=1)[:, k - 1:k], M, 0)),  # values, not |values|
