@@ -239,6 +239,20 @@ plots.weight_cdf(effective_weight(pruned.fc1), ax=axes[1], title="fc1 survivors:
 # **filler**: a stored zero placed 32 further on, costing a value and an index. So the
 # stored entries are the kept weights *plus* the fillers.
 #
+# A worked example with 2-bit gaps (gaps 1…4). The kept weights sit at positions 0, 1
+# and 9. From position −1 the gaps are 1, 1 and 8. The first two fit; 8 does not, so a
+# filler goes 4 further on, at position 5, and the gap from there to 9 is 4, which fits:
+#
+# | entry | position | gap | stored gap (gap − 1, 2 bits) | value |
+# |---|---|---|---|---|
+# | 1 | 0 | 1 | 0 | $w_0$ |
+# | 2 | 1 | 1 | 0 | $w_1$ |
+# | 3 (filler) | 5 | 4 | 3 | 0 |
+# | 4 | 9 | 4 | 3 | $w_9$ |
+#
+# One filler, four entries for three weights. (With 3-bit gaps, a single weight at
+# position 40 would need five fillers, at 7, 15, 23, 31 and 39.)
+#
 # ### Exercise 3 — count the fillers
 #
 # Write `count_fillers(positions, index_bits)`: given the increasing flat positions of

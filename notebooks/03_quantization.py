@@ -275,6 +275,12 @@ print("distinct nonzero values in fc1:", len(np.unique(effective_weight(shared.f
 # code words; no code word is a prefix of another, so the bit stream decodes
 # unambiguously.
 #
+# A code by hand, for counts a: 8, b: 4, c: 2, d: 2. Merge the two lightest, c and d
+# (weight 4); now b and {c, d} are the lightest (4 + 4 = 8); last, a with {b, c, d}.
+# Each symbol's length is the number of merges it took part in: a 1, b 2, c 3, d 3 —
+# code words 0, 10, 110, 111. The 16 symbols take 8·1 + 4·2 + 2·3 + 2·3 = 28 bits,
+# against 32 at a fixed 2 bits each.
+#
 # ### Exercise 3 — optimal code lengths
 #
 # Write `huffman_lengths(counts)`: given `{symbol: count}`, return `{symbol: length}`,

@@ -317,6 +317,14 @@ plots.accuracy_vs_params(
     baseline=base5, dense_params=50 * 500, title="LeNet-5, conv2 filters replaced");
 
 # %% [markdown]
+# How to read the two plots: one line per structure, one point per $k$ (for low rank,
+# the rank of the same size). Across: the numbers the layer stores (log scale; the
+# dotted line is the dense layer's); up: the network's validation accuracy with that
+# layer replaced (the dashed line is the uncompressed network's). At equal size, the
+# higher point is the better structure; a point left of another at the same height
+# stores less for the same accuracy.
+
+# %% [markdown]
 # ## 5. Fine-tuning with the supports held
 #
 # palm4MSA only looked at the weights, not at the data. `SparseProductLinear` keeps each

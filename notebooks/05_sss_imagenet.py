@@ -92,6 +92,13 @@ plots.sss_blocks(demo, rows, cols, cut=1);
 # stage `k` is `B[k] @ x_k + A[k] @ state` (no `A` term for `k = 0`); stage `k + 1`'s
 # output is `C[k] @ state`; stage 0's output is zero. There are `K - 1` of each
 # generator for `K` stages.
+#
+# A worked example with three stages of size 1 (every generator a number): $B = (1, 2)$,
+# $A_1 = 0.5$, $C = (3, 4)$ and $x = (1, 1, 1)$. The state after stage 0 is
+# $B_0 x_0 = 1$, so stage 1's output is $C_0 \cdot 1 = 3$. The state after stage 1 is
+# $B_1 x_1 + A_1 \cdot 1 = 2.5$, so stage 2's output is $C_1 \cdot 2.5 = 10$: $y = (0, 3, 10)$.
+# That is the product with $L = \begin{bmatrix} 0 & 0 & 0 \\ 3 & 0 & 0 \\ 2 & 8 & 0
+# \end{bmatrix}$, where $L_{20} = C_1 A_1 B_0 = 2$ is the block carried across stage 1.
 
 # %% tags=["exercise"]
 def causal_matvec(B, A, C, out_sizes, in_sizes, x):

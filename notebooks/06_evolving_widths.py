@@ -246,6 +246,11 @@ print(f"{log[0]['params']:,} -> {log[-1]['params']:,} parameters "
 plots.widths_over_epochs(log);
 
 # %% [markdown]
+# How to read the plot: one coloured line per managed layer, its width (log scale)
+# after each epoch; the dashed black line is the network's parameter count (right axis,
+# log scale). After `RESIZE_UNTIL` epochs the widths stay put and training continues.
+
+# %% [markdown]
 # Your `energy_width` on the trained network: how many units would each layer keep at
 # the policy's energy share now, against its width? (Each layer's units are the rows of
 # $[W \mid b]$, a convolution's filters flattened.) Where the two differ, the controller

@@ -289,6 +289,14 @@ for row in rows(cases(SMOKE, seed=SEED, progress=not SMOKE), batches=(1, 64), **
 plots.speedups(table);
 
 # %% [markdown]
+# How to read the plot: each marker is one row of the table. Its colour is the method,
+# its shape the layer (the legend lists both), filled at batch 1 and hollow at batch 64.
+# On the solid diagonal a structure is exactly as much faster as it has fewer
+# multiply-adds; above it, faster still (it also reads fewer bytes); below the dotted
+# line, it reaches less than half of its FLOP ratio. The codebook sits at a FLOP ratio
+# of 1: it does every multiply-add of the dense product.
+
+# %% [markdown]
 # ## 6. Time against size
 #
 # Pick a method and move the share of stored numbers: the red point is the measured time,

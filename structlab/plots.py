@@ -4,8 +4,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
-def spectrum(s, rank=None, *, ax=None, title="Singular values"):
+def spectrum(s, rank=None, *, ax=None, title="Singular values", log=False):
     """Bar chart of singular values, the first ``rank`` highlighted, with cumulative energy.
+
+    ``log`` puts the values on a log scale, so that a tail a thousand times
+    smaller than the leading values stays visible.
 
     Examples
     --------
@@ -22,7 +25,8 @@ def spectrum(s, rank=None, *, ax=None, title="Singular values"):
     kept = index <= (rank if rank is not None else len(s))
     ax.bar(index[kept], s[kept], color="tab:blue", label="kept")
     ax.bar(index[~kept], s[~kept], color="lightgray", label="dropped")
-    ax.set(xlabel="index i", ylabel="singular value $\\sigma_i$", title=title, xticks=index)
+    ax.set(xlabel="index i", ylabel="singular value $\\sigma_i$" + (" (log scale)" if log else ""),
+           title=title, xticks=index, yscale="log" if log else "linear")
     energy_ax = ax.twinx()
     energy_ax.plot(index, np.cumsum(s**2) / np.sum(s**2), "o-", color="tab:orange", ms=3)
     energy_ax.set(ylim=(0, 1.05), ylabel="energy kept")
@@ -258,29 +262,44 @@ def spectra(weights, *, keep=None, ax=None):
 def speedups(rows, *, ax=None):
     """Measured speed-up over the dense C kernel against the FLOP ratio, one marker per row.
 
-    ``rows`` as :func:`structlab.kernel_bench.rows` yields (``method``,
-    ``batch``, ``flop_ratio``, ``speedup``); the diagonal is the theory and
-    the dotted line half of it (the chapter's goal).
+    ``rows`` as :func:`structlab.kernel_bench.rows` yields (``case``,
+    ``method``, ``batch``, ``flop_ratio``, ``speedup``). Colour is the method,
+    the marker's shape the case (which layer), filled for batch 1 and hollow
+    for larger batches; the diagonal is the theory and the dotted line half of
+    it (the chapter's goal).
+
+    Examples
+    --------
+    >>> rows = [{"case": "fc1", "method": "lowrank", "batch": 1, "flop_ratio": 10, "speedup": 6}]
+    >>> len(speedups(rows).axes[0].collections)
+    1
     """
     if ax is None:
         fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
     else:
         fig = ax.figure
     rows = [r for r in rows if r["method"] != "dense"]
-    for method in dict.fromkeys(r["method"] for r in rows):
-        for batch, marker in zip(sorted({r["batch"] for r in rows}), "os^D"):
-            points = [(r["flop_ratio"], r["speedup"]) for r in rows
-                      if r["method"] == method and r["batch"] == batch]
-            if points:
-                ax.scatter(*zip(*points), marker=marker, label=f"{method}, batch {batch}",
-                           color=f"C{list(dict.fromkeys(x['method'] for x in rows)).index(method)}")
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    shapes = dict(zip(dict.fromkeys(r["case"] for r in rows), "os^Dv<>p"))
+    for r in rows:
+        colour = f"C{methods.index(r['method'])}"
+        ax.scatter(r["flop_ratio"], r["speedup"], marker=shapes[r["case"]], s=36,
+                   edgecolors=colour, facecolors=colour if r["batch"] == 1 else "none")
     top = max([r["flop_ratio"] for r in rows] + [2])
     line = np.geomspace(0.5, top * 1.5)
-    ax.plot(line, line, "k-", lw=0.8, label="theory (FLOP ratio)")
-    ax.plot(line, line / 2, "k:", lw=0.8, label="half of it (goal)")
+    handles = [ax.plot(line, line, "k-", lw=0.8, label="theory (FLOP ratio)")[0],
+               ax.plot(line, line / 2, "k:", lw=0.8, label="half of it (goal)")[0]]
+    handles += [plt.Line2D([], [], ls="", marker="o", color=f"C{i}", label=method)
+                for i, method in enumerate(methods)]
+    handles += [plt.Line2D([], [], ls="", marker=shape, color="gray", label=case)
+                for case, shape in shapes.items()]
+    batches = sorted({r["batch"] for r in rows})
+    handles += [plt.Line2D([], [], ls="", marker="o", color="gray",
+                           markerfacecolor="gray" if b == 1 else "none", label=f"batch {b}")
+                for b in batches]
     ax.set(xscale="log", yscale="log", xlabel="FLOP ratio (dense / structure)",
            ylabel="measured speed-up over dense C")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig
 
 

@@ -1,9 +1,14 @@
 """Checks for chapter 1, SVD of the wine MLP."""
 
 import numpy as np
+import torch
 
 from structlab.approx.svd import absorb_bias, truncated_svd
+from structlab.datasets import wine
 from structlab.exercises import register
+from structlab.nn.layers import stored_numbers
+from structlab.nn.models import wine_mlp
+from structlab.nn.train import accuracy, fit_full_batch
 
 CHAPTER = "01_svd_wine_mlp"
 
@@ -55,3 +60,37 @@ def _smallest_rank(func):
             f"{got!r}, expected {expected!r}: the smallest rank whose accuracy is at least "
             "baseline - tolerance, or None")
     return f"right on {len(cases)} cases, including unsorted and non-monotone accuracies"
+
+
+# The design task's targets: a network this small, on these splits of the wine data,
+# within this much test accuracy of the dense 13 -> 10 -> 3 network trained on the
+# same split. (One test wine of 54 is 1.85 points.)
+SMALL_WINE_NUMBERS = 40
+SMALL_WINE_LOSS = 0.02
+VISIBLE_SPLITS = (15, 1, 4)  # 15: the chapter's split; truncation alone fails on 1 and 4
+
+
+def small_wine_outcome(recipe, split):
+    """``(numbers, accuracy, dense accuracy)`` of ``recipe(X_train, y_train)`` on a split."""
+    data = wine(seed=split)
+    dense = wine_mlp(seed=0)
+    fit_full_batch(dense, data.X_train, data.y_train)
+    net = recipe(data.X_train.copy(), data.y_train.copy())
+    assert isinstance(net, torch.nn.Module), (
+        f"return the trained network (a torch.nn.Module), got {type(net).__name__}")
+    return (stored_numbers(net), accuracy(net, data.X_test, data.y_test),
+            accuracy(dense, data.X_test, data.y_test))
+
+
+@register("small_wine_network", CHAPTER, points=3)
+def _small_wine_network(func):
+    for split in VISIBLE_SPLITS:
+        numbers, acc, dense = small_wine_outcome(func, split)
+        assert numbers <= SMALL_WINE_NUMBERS, (
+            f"split {split}: your network stores {numbers} numbers (parameters and buffers); "
+            f"the target is at most {SMALL_WINE_NUMBERS}")
+        assert acc >= dense - SMALL_WINE_LOSS - 1e-12, (
+            f"split {split}: test accuracy {acc:.3f}, the dense network's {dense:.3f}: more "
+            f"than {100 * SMALL_WINE_LOSS:.0f} points lost")
+    return (f"at most {SMALL_WINE_NUMBERS} numbers within {100 * SMALL_WINE_LOSS:.0f} points "
+            f"of the dense network on {len(VISIBLE_SPLITS)} splits of the wine data")

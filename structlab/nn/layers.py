@@ -26,6 +26,18 @@ def count_parameters(module):
     return sum(p.numel() for p in module.parameters())
 
 
+def stored_numbers(module):
+    """Every number ``module`` keeps in its ``state_dict``: parameters *and* buffers.
+
+    Examples
+    --------
+    >>> net = torch.nn.BatchNorm1d(4)  # 8 parameters, 8 running statistics, 1 counter
+    >>> count_parameters(net), stored_numbers(net)
+    (8, 17)
+    """
+    return sum(t.numel() for t in module.state_dict().values())
+
+
 def layer_matrix(linear):
     """A linear layer as one float64 NumPy matrix: ``[W | b]`` with a bias, ``W`` without.
 

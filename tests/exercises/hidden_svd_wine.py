@@ -3,6 +3,7 @@
 import numpy as np
 
 from structlab.approx.svd import absorb_bias
+from structlab.exercises.svd_wine import SMALL_WINE_LOSS, SMALL_WINE_NUMBERS, small_wine_outcome
 
 
 def hidden_rank_r_params(ns):
@@ -35,3 +36,10 @@ def hidden_smallest_rank(ns):
         baseline, tolerance = rng.uniform(0.8, 1.0), rng.choice([0.0, 0.01, 0.05])
         good = [r for r, a in accuracies.items() if a >= baseline - tolerance]
         assert ns["smallest_rank"](accuracies, baseline, tolerance) == (min(good) if good else None)
+
+
+def hidden_small_wine_network(ns):
+    # the recipe must carry over to splits the visible check never used
+    for split in (0, 2, 3, 5, 6, 7, 8):
+        numbers, acc, dense = small_wine_outcome(ns["small_wine_network"], split)
+        assert numbers <= SMALL_WINE_NUMBERS and acc >= dense - SMALL_WINE_LOSS - 1e-12, split

@@ -22,6 +22,18 @@ def _normalized(M):
     return M / np.linalg.norm(M)
 
 
+def _wine_net(X, y, hidden=2, alpha=1e-2, truncate=None, train=True):
+    """A wine network trained the chapter's way, possibly too large, too small or untrained."""
+    from structlab.nn.compress import truncate_hidden
+    from structlab.nn.models import wine_mlp
+    from structlab.nn.train import fit_full_batch
+
+    net = wine_mlp(n_hidden=hidden, seed=0)
+    if train:
+        fit_full_batch(net, X, y, alpha=alpha)
+    return truncate_hidden(net, truncate, X, y) if truncate else net  # truncation alone
+
+
 def _kmeans_step_with(w, centroids, empty="keep", values=False, ties="lower", old_labels=True):
     """One Lloyd step with one of the usual slips."""
     distance = np.abs(w[:, None] - centroids[None, :])
@@ -87,6 +99,11 @@ PLAUSIBLE_MISTAKES = [
     ("smallest_rank", lambda acc, base, tol: min(r for r, a in acc.items() if a >= base)),
     ("smallest_rank", lambda acc, base, tol: next((r for r, a in acc.items() if a >= base - tol), None)),
     ("smallest_rank", lambda acc, base, tol: min((r for r, a in acc.items() if a > base - tol), default=None)),
+    ("small_wine_network", lambda X, y: _wine_net(X, y, hidden=10)),  # the dense network
+    ("small_wine_network", lambda X, y: _wine_net(X, y, hidden=10, alpha=1e-4, truncate=2)),
+    ("small_wine_network", lambda X, y: _wine_net(X, y, hidden=1)),  # too small to keep it
+    ("small_wine_network", lambda X, y: _wine_net(X, y, hidden=2, train=False)),  # untrained
+    ("small_wine_network", lambda X, y: _wine_net(X, y, hidden=2).state_dict()),  # not a module
     ("std_mask", lambda w, q: np.abs(w) >= q * np.abs(w).mean()),  # mean |w| instead of std
     ("std_mask", lambda w, q: np.abs(w) <= q * w.std()),  # the mask of the *pruned* weights
     ("sparsity_mask", lambda w, s: np.abs(w) > np.quantile(np.abs(w), s)),  # count off by ties/rounding
