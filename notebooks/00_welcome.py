@@ -26,6 +26,11 @@
 # - Run each chapter top to bottom (*Run → Run All Cells*). Cells marked **Exercise**
 #   hold a function for you to write; the `check(...)` line under it prints ✔ or ✘ with
 #   a hint, and never stops the notebook.
+# - Cells marked **Question** ask you to explain what you see, or to *predict* what the
+#   next cell will show before you run it: write your answer in the *Your answer* cell
+#   first, then run the cell and compare. Your instructor grades them by hand.
+# - A **design task** asks for a result that meets a target (a network of at most so
+#   many numbers, say, within so much accuracy); its check measures what you built.
 # - Sliders (ipywidgets) let you move a rank, a sparsity, a number of bits or stages and
 #   see the numbers and plots follow.
 # - The first cell of each chapter holds its parameters. `STRUCTLAB_SMOKE=1` makes every
