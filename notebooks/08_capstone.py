@@ -325,7 +325,7 @@ for method in ("lowrank", "sss", "codebook"):
 # **Your answer:**
 #
 # ### BEGIN SOLUTION
-# (From the fronts printed in section 2.) A reason: the two layers differ in shape and
+# (From the fronts plotted in section 2.) A reason: the two layers differ in shape and
 # spectrum — fc1 reads 784 pixels, many almost constant, so its weights are highly
 # redundant and prunable — and in the score: the classifier is scored by agreement with
 # itself on a narrow set of photo views, LeNet by accuracy on labelled digits.

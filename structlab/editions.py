@@ -23,7 +23,7 @@ Examples
 >>> notebook = chapter_notebook(text, stem, "student")
 >>> [c.metadata["nbgrader"]["points"] for c in notebook.cells
 ...  if c.metadata["structlab"]["role"] == "check"]
-[1, 2, 1]
+[1, 2, 1, 3]
 """
 
 import ast

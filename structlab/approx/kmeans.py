@@ -121,13 +121,13 @@ def kmeans_1d(w, centroids, max_iter=100, tol=1e-10, step=lloyd_step):
     if len(np.unique(w)) < k:
         raise ValueError(f"cannot make {k} clusters from {len(np.unique(w))} distinct values")
     for _ in range(max_iter):
-        updated, labels = step(w, centroids)
+        updated, labels = step(w.copy(), centroids.copy())  # a step may not edit ours
         updated = as_vector(updated, "the step's centroids", size=k).astype(np.float64)
         labels = np.asarray(labels)
         if (labels.shape != w.shape or labels.dtype.kind not in "iu"
                 or labels.min() < 0 or labels.max() >= k):
             raise ValueError(f"the step's labels must be {len(w)} integers in [0, {k})")
-        counts = np.bincount(labels, minlength=k)
+        counts = np.bincount(labels.astype(np.int64), minlength=k)
         for empty in np.flatnonzero(counts == 0):
             error = np.abs(w - updated[_assign(w, np.sort(updated))])
             error[np.isin(w, updated)] = -1  # a value already at a centroid cannot serve

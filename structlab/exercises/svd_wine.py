@@ -87,7 +87,7 @@ def _small_wine_network(func):
     for split in VISIBLE_SPLITS:
         numbers, acc, dense = small_wine_outcome(func, split)
         assert numbers <= SMALL_WINE_NUMBERS, (
-            f"split {split}: your network stores {numbers} numbers (parameters and buffers); "
+            f"split {split}: your network stores {numbers} numbers (parameters, buffers, arrays); "
             f"the target is at most {SMALL_WINE_NUMBERS}")
         assert acc >= dense - SMALL_WINE_LOSS - 1e-12, (
             f"split {split}: test accuracy {acc:.3f}, the dense network's {dense:.3f}: more "

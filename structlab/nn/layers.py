@@ -27,15 +27,26 @@ def count_parameters(module):
 
 
 def stored_numbers(module):
-    """Every number ``module`` keeps in its ``state_dict``: parameters *and* buffers.
+    """Every number ``module`` keeps: parameters, buffers (persistent or not) and any
+    tensor or array held as a plain attribute of it or of a submodule, each once.
 
     Examples
     --------
     >>> net = torch.nn.BatchNorm1d(4)  # 8 parameters, 8 running statistics, 1 counter
     >>> count_parameters(net), stored_numbers(net)
     (8, 17)
+    >>> net.hidden_factor = np.ones((3, 5))  # not a parameter, still stored
+    >>> stored_numbers(net)
+    32
     """
-    return sum(t.numel() for t in module.state_dict().values())
+    tensors = [*module.parameters(), *module.buffers()]
+    tensors += [value for m in module.modules() for value in vars(m).values()
+                if isinstance(value, (torch.Tensor, np.ndarray))]
+    seen = {}
+    for t in tensors:  # shared (tied) storage counts once
+        key = (t.data_ptr(), t.numel()) if isinstance(t, torch.Tensor) else (id(t), t.size)
+        seen[key] = t.numel() if isinstance(t, torch.Tensor) else t.size
+    return sum(seen.values())
 
 
 def layer_matrix(linear):

@@ -109,12 +109,12 @@ def fit_full_batch(model, X, y, *, alpha=1e-4, max_iter=200):
         return float(loss_fn(model(X), y) + penalty * sum((w**2).sum() for w in weights))
 
 
-@torch.no_grad()
 def _float_dtype(model):
     """The dtype ``model`` computes in: its first floating parameter's (float32 if none)."""
     return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
 
 
+@torch.no_grad()
 def accuracy(model, X, y, batch_size=4096):
     """Fraction of rows of ``X`` whose arg-max output equals ``y`` (evaluated in batches).
 

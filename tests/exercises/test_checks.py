@@ -34,7 +34,8 @@ def _wine_net(X, y, hidden=2, alpha=1e-2, truncate=None, train=True):
     return truncate_hidden(net, truncate, X, y) if truncate else net  # truncation alone
 
 
-def _kmeans_step_with(w, centroids, empty="keep", values=False, ties="lower", old_labels=True):
+def _kmeans_step_with(w, centroids, empty="keep", values=False, ties="lower", old_labels=True,
+                      in_place=False, float_labels=False):
     """One Lloyd step with one of the usual slips."""
     distance = np.abs(w[:, None] - centroids[None, :])
     if ties == "upper":
@@ -49,6 +50,11 @@ def _kmeans_step_with(w, centroids, empty="keep", values=False, ties="lower", ol
     new = np.where(counts > 0, means, fill)
     if not old_labels:
         labels = np.argmin(np.abs(w[:, None] - new[None, :]), axis=1)
+    if in_place:
+        centroids[:] = new
+        new = centroids
+    if float_labels:
+        labels = labels.astype(float)
     return new, (centroids[labels] if values else labels)
 
 
@@ -115,6 +121,8 @@ PLAUSIBLE_MISTAKES = [
     ("kmeans_step", lambda w, c: _kmeans_step_with(w, c, values=True)),  # values, not indices
     ("kmeans_step", lambda w, c: _kmeans_step_with(w, c, ties="upper")),  # ties to the upper one
     ("kmeans_step", lambda w, c: _kmeans_step_with(w, c, old_labels=False)),  # labels after moving
+    ("kmeans_step", lambda w, c: _kmeans_step_with(w, c, in_place=True)),  # edits the centroids
+    ("kmeans_step", lambda w, c: _kmeans_step_with(w, c, float_labels=True)),  # labels as floats
     ("centroid_gradients", lambda g, l, k: np.bincount(l, weights=g, minlength=k)
      / np.maximum(np.bincount(l, minlength=k), 1)),  # the mean, not the sum
     ("centroid_gradients", lambda g, l, k: np.bincount(l, weights=g)),  # no minlength: too short
