@@ -28,10 +28,10 @@
 # chapter 7 times every structure.
 
 # %% [markdown]
-# **Time.** Plan about 1 hour for the lab. In full mode the chapter ran in 17 s
-# on the 2-core machine it was written on, the first time (trained networks and features
-# are cached for the next run); with `STRUCTLAB_SMOKE=1` it runs in under a minute, with illustrative
-# numbers.
+# **Time.** Plan about 1 hour for the lab. In full mode the chapter ran in 19 s
+# on the 2-core machine it was written on, with its trained networks and features
+# already cached (a first run also trains them); with `STRUCTLAB_SMOKE=1` it runs in
+# under a minute, with illustrative numbers.
 
 # %% tags=["parameters"]
 import os

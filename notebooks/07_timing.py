@@ -25,10 +25,10 @@
 #    the others do not.
 
 # %% [markdown]
-# **Time.** Plan about 1½ hours for the lab. In full mode the chapter ran in 41 s
-# on the 2-core machine it was written on, the first time (trained networks and features
-# are cached for the next run); with `STRUCTLAB_SMOKE=1` it runs in under a minute, with illustrative
-# numbers.
+# **Time.** Plan about 2 hours for the lab. In full mode the chapter ran in 44 s
+# on the 2-core machine it was written on, with its trained networks and features
+# already cached (a first run also trains them); with `STRUCTLAB_SMOKE=1` it runs in
+# under a minute, with illustrative numbers.
 
 # %% tags=["parameters"]
 import os
@@ -53,10 +53,12 @@ import structlab
 from structlab import kernels, plots
 from structlab.approx.budget import approximate, hadamard_butterflies
 from structlab.exercises import check
-from structlab.info import summary
+from structlab.exercises.pruning import budget_network
+from structlab.info import measured, summary
 from structlab.kernel_bench import HEADER, cases, format_row, matrix, rows
 from structlab.kernels import Plan
-from structlab.timing import measure
+from structlab.nn.compress import compress
+from structlab.timing import compare, measure
 from structlab.widgets import timing_explorer
 
 print(summary(with_data=False, smoke=SMOKE))
@@ -261,7 +263,8 @@ for share in (0.05, 0.1, 0.3):
 # LeNet-300-100's first layer — by every method of the course to about 10 % of their
 # numbers (the codebook instead stores every entry as a 4-bit index), adds the exact
 # 1024-point Hadamard transform as 10 butterflies, and times each at batch 1 and 64 beside
-# the dense C kernel and NumPy (`python benchmarks/kernels.py` prints the same table).
+# the dense C kernel and NumPy (`python benchmarks/kernels.py` prints the same table;
+# in full mode the cell takes about half a minute).
 # *achieved* = measured speed-up / FLOP ratio. The last column holds the course's own
 # goals for its kernels at batch 1 (the dense C kernel within 1.3× of NumPy, every
 # structure achieving at least 0.5): `MISS` marks a kernel of ours that falls short of
@@ -312,6 +315,54 @@ plots.speedups(table);
 
 # %%
 timing_explorer(W.astype(np.float64), methods=("lowrank", "sss", "pruning"))
+
+# %% [markdown]
+# ### Design task — fc1 for batch 1
+#
+# At batch 1 a product is limited by the bytes it reads (section 4). Write
+# `fast_fc1(model)`: given chapter 2's LeNet-300-100 (the small one its design task is
+# graded on), return the network with `fc1` replaced by a structure whose float32 kernel
+# reads **at most a tenth of the dense fc1's bytes** — values *and* indices, as
+# `Plan(S, np.float32).packed.nbytes` counts them — while the network loses **at most
+# one point** of validation accuracy. `compress(model, method, share, layers=["fc1"],
+# timing=False)` builds such networks; what each method reads is yours to work out.
+#
+# The bytes are graded, not a time: a count is exact, a time varies from run to run.
+# The cell after the check times your fc1 against the dense one with this chapter's
+# timer, so you can see whether the bytes told the truth.
+
+# %% tags=["exercise"]
+def fast_fc1(model):
+    """LeNet-300-100 with fc1 a structure reading at most 10 % of the dense bytes.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A trained LeNet-300-100 (layers fc1, fc2, fc3); yours to modify or copy.
+
+    Returns
+    -------
+    nn.Module
+        The network, its ``fc1`` a ``StructuredLinear`` (as ``compress`` makes).
+    """
+    ### BEGIN SOLUTION
+    # Low rank reads its numbers and nothing else (two dense passes, no indices), so 9 %
+    # of the numbers is 9 % of the bytes; pruning to 10 % would read 30 % (section 4).
+    return compress(model, "lowrank", 0.09, layers=["fc1"], timing=False)[0]
+    ### END SOLUTION
+
+# %% tags=["check"]
+design_solved = check("fast_fc1", fast_fc1)
+
+# %%
+if design_solved:
+    mine = fast_fc1(budget_network()[0]).fc1.structure
+    timed = compare(mine, 1, np.float32, **TIMING)
+    print(f"your fc1 ({type(mine).__name__}): reads {timed['bytes'] / timed['dense_bytes']:.1%} "
+          f"of the dense bytes; {timed['speedup']:.1f}x faster than the dense C kernel at batch 1 "
+          f"({timed['flop_ratio']:.1f}x fewer multiply-adds)")
+else:
+    print("Solve the design task to time your fc1 here.")
 
 # %% [markdown]
 # ## 7. Without Python
@@ -379,7 +430,15 @@ else:
 # - Contiguous structures (low rank, butterflies) come close to their FLOP ratio;
 #   index-driven ones (CSR, sparse products) pay for every index.
 # - Batch size changes the answer: at batch 64 the dense product reuses its weights.
-#
+
+# %%
+print(measured(
+    [(f"{r['case']}, {r['method']}", f"speed-up {r['speedup']:.2f}x over dense C at batch 1, "
+      f"FLOP ratio {r['flop_ratio']:.1f}x") for r in table if r["batch"] == 1]
+    + [("your fast_fc1", f"reads {timed['bytes'] / timed['dense_bytes']:.1%} of the bytes, "
+        f"{timed['speedup']:.1f}x faster at batch 1" if design_solved else "not solved yet")]))
+
+# %% [markdown]
 # **Going further** (not graded).
 #
 # 1. Time low rank at ranks 8 to 512 on the 1000 × 1280 layer at batch 1 and 64: where

@@ -52,3 +52,23 @@ def summary(with_data=True, smoke=False):
     if smoke:
         lines.append(SMOKE_BANNER)
     return "\n".join(lines)
+
+
+def measured(rows, title="This run's numbers"):
+    """A chapter's measured results as aligned lines, for its summary.
+
+    Parameters
+    ----------
+    rows : sequence of (str, str)
+        What was measured, and its value as the chapter printed it.
+    title : str
+
+    Examples
+    --------
+    >>> print(measured([("dense", "1066 KB"), ("pruned", "101.2 KB (10.5x)")]))
+    This run's numbers
+      dense   1066 KB
+      pruned  101.2 KB (10.5x)
+    """
+    width = max(len(label) for label, _ in rows)
+    return "\n".join([title] + [f"  {label:<{width}}  {value}" for label, value in rows])

@@ -103,6 +103,46 @@ def rank_for_budget(shape, nparams):
     return int(rank)
 
 
+def allocate_ranks(spectra, costs, nparams):
+    """One budget of stored numbers shared among layers: a rank per layer, greedily.
+
+    A unit of rank of layer ``l`` costs ``costs[l]`` numbers and keeps
+    ``s[i]**2 / sum(s**2)`` of that layer's energy. Units are taken best
+    energy-per-number first (ties: the lower layer), skipping those that no
+    longer fit. Invariant: at most ``nparams`` numbers are used, and no unit
+    left out would fit in what remains.
+
+    Parameters
+    ----------
+    spectra : sequence of array_like
+        Each layer's singular values, decreasing.
+    costs : sequence of int
+        Numbers per unit of rank, e.g. ``m + n + 1`` for a layer with a bias.
+    nparams : int
+
+    Examples
+    --------
+    >>> allocate_ranks([[3.0, 1.0], [2.0, 2.0]], [1, 1], nparams=3)
+    [1, 2]
+    """
+    costs = [check_int(c, f"costs[{l}]", low=1) for l, c in enumerate(costs)]
+    left = check_int(nparams, "nparams", low=0)
+    if len(costs) != len(spectra):
+        raise ValueError(f"costs must have one entry per spectrum ({len(spectra)}), got {len(costs)}")
+    units = []  # (energy per number, layer): a layer's units come in decreasing order
+    for l, s in enumerate(spectra):
+        s = as_vector(s, f"spectra[{l}]").astype(np.float64)
+        if not s.any() or s.min() < 0 or np.any(np.diff(s) > 0):
+            raise ValueError(f"spectra[{l}] must be singular values: decreasing, >= 0, not all 0")
+        energy = (s / s.max()) ** 2  # scaled first: squares of tiny values would underflow
+        units += [(-e / costs[l], l) for e in energy / energy.sum()]
+    ranks = [0] * len(costs)
+    for _, l in sorted(units):  # stable: equal ratios keep the lower layer first
+        if costs[l] <= left:
+            ranks[l], left = ranks[l] + 1, left - costs[l]
+    return ranks
+
+
 def lowrank_approximation(W, rank=None, *, energy=None, nparams=None):
     """Best low-rank approximation of ``W``, rank given directly or by a budget.
 

@@ -151,6 +151,37 @@ def _log(result):
                                 "points": result.points, "message": result.message}) + "\n")
 
 
+SPLITS = {"val": "validation", "test": "test"}
+
+
+def held_out(data, split):
+    """``(X, y)`` of a dataset's ``split``: ``"val"`` (visible checks) or ``"test"`` (hidden tests).
+
+    Design tasks are graded on held-out data: the visible check on the validation
+    split, the hidden test on the validation and the test split.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+    return (data.X_val, data.y_val) if split == "val" else (data.X_test, data.y_test)
+
+
+def check_accuracy_kept(accuracies, loss, reference):
+    """Assert that on every split the accuracy is at most ``loss`` below the reference's.
+
+    Parameters
+    ----------
+    accuracies : dict of {split: (accuracy, reference accuracy)}
+    loss : float
+        The largest drop allowed (0.01 is one point).
+    reference : str
+        Whose accuracy it is, for the message: ``"the dense network's"``.
+    """
+    for split, (acc, ref) in accuracies.items():
+        points = f"{100 * loss:g} point{'' if loss == 0.01 else 's'}"
+        assert acc >= ref - loss - 1e-12, (
+            f"{SPLITS[split]} accuracy {acc:.4f}, {reference} {ref:.4f}: more than {points} lost")
+
+
 # Chapters register their checks on import.
 from structlab.exercises import (  # noqa: E402,F401
     capstone, palm4msa, pruning, quantization, sss, svd_wine, timing, widths)

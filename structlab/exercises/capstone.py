@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from structlab.approx.svd import allocate_ranks
 from structlab.exercises import register
 
 CHAPTER = "08_capstone"
@@ -51,15 +52,36 @@ def _best_under(func):
     return f"right on {len(cases)} pairs of limits"
 
 
-@register("agreement", CHAPTER, points=1)
-def _agreement(func):
+def _allocation_cases():
+    """(spectra, costs, nparams) cases: scales, costs and skips that the greedy rule must handle."""
     rng = np.random.default_rng(82)
-    for n, k in [(50, 10), (7, 3), (200, 1000)]:
-        a = rng.standard_normal((n, k))
-        b = a + rng.standard_normal((n, k)) * 0.5
-        expected = float(np.mean(a.argmax(axis=1) == b.argmax(axis=1)))
-        got = float(func(a, b))
-        assert abs(got - expected) < 1e-12, (
-            f"{n} inputs, {k} classes: you said {got:.4f}, expected {expected:.4f}: the share of "
-            "rows whose largest logit is in the same column")
-    return "right on 3 pairs of logits"
+    cases = [
+        ([[3.0, 1.0], [2.0, 2.0]], [1, 1], 3),  # the docstring's
+        ([[100.0, 50.0, 10.0], [1.0, 0.9, 0.8]], [2, 2], 6),  # energies are shares per layer
+        ([[4.0, 3.0], [4.0, 3.0]], [5, 2], 7),  # same spectra, different costs
+        ([[3.0, 2.0, 2.0], [1.0]], [2, 5], 6),  # layer 1's unit no longer fits: skip it
+        ([[2.0, 1.0], [1.0]], [3, 4], 0),  # no budget
+        ([[2.0, 1.0], [1.0]], [3, 4], 100),  # more than enough: every unit
+    ]
+    for _ in range(4):
+        spectra = [np.sort(rng.random(int(rng.integers(1, 12))) * rng.uniform(0.01, 100))[::-1]
+                   for _ in range(int(rng.integers(2, 5)))]
+        costs = [int(c) for c in rng.integers(1, 30, len(spectra))]
+        cases.append((spectra, costs, int(rng.integers(0, sum(costs) * 6))))
+    return cases
+
+
+@register("allocate_ranks", CHAPTER, points=2)
+def _allocate_ranks(func):
+    for spectra, costs, nparams in _allocation_cases():
+        expected = allocate_ranks(spectra, costs, nparams)
+        got = [int(r) for r in func([np.array(s, dtype=float) for s in spectra], list(costs),
+                                    nparams)]
+        shown = [np.round(s, 2).tolist() for s in spectra] if len(spectra[0]) < 5 else (
+            f"{len(spectra)} random spectra")
+        assert got == expected, (
+            f"spectra {shown}, costs {costs}, nparams {nparams}: you gave ranks {got}, the "
+            f"greedy rule gives {expected}. Rank each unit by its share of its own layer's "
+            "energy (s**2 / sum(s**2)) per number; take the best first, lower layer on ties, "
+            "and skip a unit that does not fit but keep looking at the others")
+    return f"right on {len(_allocation_cases())} budgets, including skips and different scales"

@@ -3,7 +3,7 @@
 import numpy as np
 
 from structlab.approx.palm4msa import Constraint, project_splin, rectangular_constraints
-from structlab.exercises import register
+from structlab.exercises import SPLITS, check_accuracy_kept, held_out, register
 
 CHAPTER = "04_palm4msa"
 
@@ -67,3 +67,73 @@ def _sparse_product_nnz(func):
             f"{shape[0]}x{shape[1]} as {n_factors} factors with k={k} per row: you counted {got}, "
             f"expected {expected}; the chain is (m x r)(r x r)...(r x n) with r = min(m, n)")
     return f"right on {len(cases)} layer shapes"
+
+
+# The design task's targets, on conv2 (50 x 500 filter matrix, 25,000 weights) of the
+# check's LeNet-5: a product of at least two sparse factors storing at most a tenth of
+# the weights, validation accuracy at most 1.5 points below the dense network's, and
+# above the low-rank layer of the same size. The chapter's default chain (3 factors,
+# 16 nonzeros per row: 2400 numbers) lands 1.7 points below, so it fails.
+CONV2_NUMBERS = 2500
+CONV2_LOSS = 0.015
+CONV2_ROWS = 3000  # training rows of the check's network: seconds, not minutes, to grade
+
+
+def conv2_outcome(design, splits=("val",)):
+    """What ``design(W)`` achieves on the check's LeNet-5 conv2.
+
+    ``design`` gets conv2's weight matrix (50 x 500, float64) and returns a
+    :class:`~structlab.structures.sparse_product.SparseProduct`; one of fewer than
+    two factors or more than :data:`CONV2_NUMBERS` numbers fails here, before any
+    accuracy is measured.
+
+    Returns
+    -------
+    product : SparseProduct
+    accuracies : dict of {split: (accuracy, lowrank, dense)}
+        On each of ``splits`` (see :func:`structlab.exercises.held_out`): the network
+        with conv2 computed by the product, by the best low-rank matrix storing no
+        more numbers, and unchanged.
+    """
+    # torch and the data come in only when this check runs: the grader's parent process
+    # and the editions import every chapter's checks, and torch takes seconds to import
+    from structlab.approx.svd import lowrank_approximation
+    from structlab.datasets import mnist
+    from structlab.nn.compress import layer_weight_matrix, with_weight
+    from structlab.nn.recipes import trained_baseline
+    from structlab.nn.train import accuracy
+    from structlab.structures.sparse_product import SparseProduct
+
+    data = mnist()
+    model, _ = trained_baseline("lenet5", data.X_train[:CONV2_ROWS], data.y_train[:CONV2_ROWS],
+                                epochs=3, seed=0)
+    W = layer_weight_matrix(model.conv2)
+    product = design(W.copy())
+    assert isinstance(product, SparseProduct), (
+        f"return the SparseProduct (a fit's .product), got {type(product).__name__}")
+    assert product.shape == W.shape, f"the product must be {W.shape}, got {product.shape}"
+    assert len(product.factors) >= 2, (
+        f"your product has {len(product.factors)} factor; the task asks for at least 2")
+    assert product.nparams <= CONV2_NUMBERS, (
+        f"your product stores {product.nparams} numbers; the target is at most {CONV2_NUMBERS}")
+    rank = product.nparams // sum(W.shape)
+    networks = [with_weight(model, "conv2", product.toarray()),
+                with_weight(model, "conv2", lowrank_approximation(W, rank).toarray()) if rank
+                else None, model]
+    return product, {split: tuple(0.0 if net is None else accuracy(net, *held_out(data, split))
+                                  for net in networks) for split in splits}
+
+
+@register("conv2_product", CHAPTER, points=3)
+def check_conv2_product(func, splits=("val",)):
+    """The design task's rules on ``splits``; the hidden test adds the test split."""
+    product, accuracies = conv2_outcome(func, splits)
+    check_accuracy_kept({split: (acc, dense) for split, (acc, _, dense) in accuracies.items()},
+                        CONV2_LOSS, "the dense network's")
+    for split, (acc, lowrank, _) in accuracies.items():
+        assert acc > lowrank, (
+            f"{SPLITS[split]} accuracy {acc:.4f}, but low rank at the same size reaches "
+            f"{lowrank:.4f}")
+    acc, lowrank, dense = accuracies[splits[0]]
+    return (f"{len(product.factors)} factors, {product.nparams} numbers: {SPLITS[splits[0]]} "
+            f"accuracy {acc:.4f} (dense {dense:.4f}, low rank of the same size {lowrank:.4f})")

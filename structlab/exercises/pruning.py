@@ -1,9 +1,11 @@
 """Checks for chapter 2, pruning."""
 
+import copy
+
 import numpy as np
 
 from structlab.approx.pruning import magnitude_mask
-from structlab.exercises import register
+from structlab.exercises import SPLITS, check_accuracy_kept, held_out, register
 from structlab.structures.sparse import relative_indices
 
 CHAPTER = "02_pruning"
@@ -58,3 +60,84 @@ def _count_fillers(func):
             f"count_fillers({shown}, index_bits={index_bits}) returned {got}, expected "
             f"{expected}: a gap d (from position -1 at the start) fits if d <= 2**index_bits")
     return f"right on {len(cases)} layouts, including gaps of exactly 2**index_bits"
+
+
+# The design task's targets: the pruned network's coded storage (float32 values plus
+# Huffman-coded relative positions, as `model_storage` counts it) at most this share of
+# the dense float32 network, its validation accuracy at most this far below the
+# unpruned network's. The recipe's targets (fc1 92 %, fc2 91 %, fc3 74 % pruned) store
+# 1/10.6 of the bytes, so they fail on size.
+BUDGET_SHARE = 1 / 15
+BUDGET_LOSS = 0.01
+BUDGET_ROWS = 3000  # training rows of the check's network: seconds, not minutes, to grade
+
+
+def budget_network():
+    """The check's network: LeNet-300-100 trained on MNIST's first 3000 rows, and its data.
+
+    Returns
+    -------
+    model : nn.Module
+        Trained for 10 epochs with the recipe's settings (cached on disk).
+    data : structlab.datasets.Dataset
+        MNIST; the model saw only ``data.X_train[:BUDGET_ROWS]``.
+    """
+    # torch and the data come in only when this check runs: the grader's parent process
+    # and the editions import every chapter's checks, and torch takes seconds to import
+    from structlab.datasets import mnist
+    from structlab.nn.recipes import trained_baseline
+
+    data = mnist()
+    model, _ = trained_baseline("lenet300", data.X_train[:BUDGET_ROWS],
+                                data.y_train[:BUDGET_ROWS], epochs=10, seed=0)
+    return model, data
+
+
+def budget_outcome(recipe, splits=("val",)):
+    """What ``recipe``'s network achieves: its share of the dense bytes, and accuracies.
+
+    ``recipe(model, X, y)`` gets the check's trained network and its training rows
+    and returns the pruned network.
+
+    Returns
+    -------
+    share : float
+        Coded bytes (``model_storage``) over the dense float32 bytes.
+    accuracies : dict of {split: (accuracy, unpruned accuracy)}
+        On each of ``splits`` (see :func:`structlab.exercises.held_out`).
+    """
+    import torch
+
+    from structlab.nn.compress import model_storage
+    from structlab.nn.train import accuracy
+
+    model, data = budget_network()
+    X, y = data.X_train[:BUDGET_ROWS].copy(), data.y_train[:BUDGET_ROWS].copy()
+    pruned = recipe(copy.deepcopy(model), X, y)
+    assert isinstance(pruned, torch.nn.Module), (
+        f"return the pruned network (a torch.nn.Module), got {type(pruned).__name__}")
+    dense_bits = sum(row.dense_bits for row in model_storage(model))
+    share = sum(row.huffman_bits for row in model_storage(pruned)) / dense_bits
+    return share, {split: (accuracy(pruned, *held_out(data, split)),
+                           accuracy(model, *held_out(data, split))) for split in splits}
+
+
+def check_budget(func, share_target, splits=("val",)):
+    """Assert that ``func``'s network meets a size share and :data:`BUDGET_LOSS` on ``splits``.
+
+    Shared by chapter 2's design task and chapter 3's (a smaller share).
+    Returns the verdict's description.
+    """
+    share, accuracies = budget_outcome(func, splits)
+    assert share <= share_target, (
+        f"your network stores 1/{1 / share:.1f} of the dense bytes (as model_storage counts "
+        f"them); the target is at most 1/{1 / share_target:.0f}")
+    check_accuracy_kept(accuracies, BUDGET_LOSS, "the unpruned network's")
+    acc, unpruned = accuracies[splits[0]]
+    return (f"1/{1 / share:.1f} of the dense bytes, {SPLITS[splits[0]]} accuracy {acc:.4f} "
+            f"(unpruned {unpruned:.4f})")
+
+
+@register("prune_to_budget", CHAPTER, points=3)
+def _prune_to_budget(func):
+    return check_budget(func, BUDGET_SHARE)

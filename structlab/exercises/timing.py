@@ -1,9 +1,12 @@
 """Checks for chapter 7, timing structured products."""
 
+import copy
+
 import numpy as np
 import scipy.sparse
 
-from structlab.exercises import register
+from structlab.exercises import SPLITS, check_accuracy_kept, held_out, register
+from structlab.exercises.pruning import BUDGET_LOSS, budget_network
 from structlab.packing import pack_csr
 
 CHAPTER = "07_timing"
@@ -55,3 +58,59 @@ def _csr_bytes(func):
         f"10 rows, 50 entries, 4-byte values and 4-byte indices: you said {got}, expected "
         f"{50 * 8 + 11 * 4}. Use index_bytes for the column indices and the row pointers")
     return "the bytes the C kernel reads, on 3 matrices, and with 4-byte indices"
+
+
+# The design task's target. At batch 1 a product is limited by the bytes it reads
+# (section 4), so the task budgets bytes, which a check can count exactly, where a time
+# would vary from run to run: fc1 of chapter 2's check network as a structure whose
+# float32 kernel reads at most a tenth of the dense fc1's bytes, indices included, the
+# network at most one point less accurate. Pruning to 10 % of the weights reads 30 %.
+FAST_BYTES_SHARE = 0.1
+
+
+def fast_fc1_outcome(design, splits=("val",)):
+    """What ``design(model)``'s fc1 reads, and the network's accuracies.
+
+    ``design`` gets chapter 2's check network (LeNet-300-100) and returns it with
+    fc1 a :class:`~structlab.nn.compress.StructuredLinear`, e.g. from
+    :func:`~structlab.nn.compress.compress`.
+
+    Returns
+    -------
+    share : float
+        What fc1's float32 kernel reads over what the dense fc1 reads.
+    accuracies : dict of {split: (accuracy, dense accuracy)}
+        On each of ``splits`` (see :func:`structlab.exercises.held_out`).
+    """
+    # torch comes in only when this check runs: the grader's parent process and the
+    # editions import every chapter's checks, and torch takes seconds to import
+    import torch
+
+    from structlab.kernels import Plan
+    from structlab.nn.compress import StructuredLinear
+    from structlab.nn.train import accuracy
+
+    model, data = budget_network()
+    new = design(copy.deepcopy(model))
+    assert isinstance(new, torch.nn.Module), (
+        f"return the network (a torch.nn.Module), got {type(new).__name__}")
+    fc1 = getattr(new, "fc1", None)
+    assert isinstance(fc1, StructuredLinear), (
+        f"the returned network's fc1 must be a StructuredLinear (what compress() makes), got "
+        f"{type(fc1).__name__}: only a structure has a C kernel whose bytes can be counted")
+    share = Plan(fc1.structure, np.float32).packed.nbytes / (4 * model.fc1.weight.numel())
+    return share, {split: (accuracy(new, *held_out(data, split)),
+                           accuracy(model, *held_out(data, split))) for split in splits}
+
+
+@register("fast_fc1", CHAPTER, points=3)
+def check_fast_fc1(func, splits=("val",)):
+    """The design task's rules on ``splits``; the hidden test adds the test split."""
+    share, accuracies = fast_fc1_outcome(func, splits)
+    assert share <= FAST_BYTES_SHARE, (
+        f"your fc1's kernel reads {share:.1%} of the dense fc1's bytes (values and indices); "
+        f"the target is at most {FAST_BYTES_SHARE:.0%}")
+    check_accuracy_kept(accuracies, BUDGET_LOSS, "the dense network's")
+    acc, dense = accuracies[splits[0]]
+    return (f"fc1 reads {share:.1%} of the dense bytes; {SPLITS[splits[0]]} accuracy "
+            f"{acc:.4f} (dense {dense:.4f})")

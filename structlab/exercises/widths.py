@@ -3,7 +3,7 @@
 import numpy as np
 
 from structlab.approx.widths import energy_width
-from structlab.exercises import register
+from structlab.exercises import SPLITS, check_accuracy_kept, held_out, register
 
 CHAPTER = "06_evolving_widths"
 
@@ -55,3 +55,70 @@ def _energy_width(func):
             f"singular values {s}, keep {keep}: you said {got}, expected {expected}. Energy is "
             "the sum of squared singular values; take the fewest leading ones reaching the share")
     return f"right on {len(cases)} spectra"
+
+
+# The design task's targets: from the chapter's smoke-size start, trained 6 epochs on
+# 2000 MNIST images, a policy whose network ends with at most a third of the numbers
+# of the same network trained at fixed widths (44,170), at most 3 points less accurate.
+# The chapter's policy (98.5 % of the energy) ends at 28,323 numbers, so it fails.
+POLICY_START = (8, 16, 32, 128)
+POLICY_NUMBERS = 15_000
+POLICY_LOSS = 0.03
+POLICY_ROWS = 2000
+POLICY_EPOCHS = 6
+
+
+def policy_outcome(choose, splits=("val",)):
+    """What the policy ``choose()`` returns achieves, next to the fixed-width network.
+
+    ``choose()`` returns ``(policy, resize_until)``: a
+    :class:`~structlab.nn.widths.WidthPolicy` and the number of epochs after which
+    the widths may change.
+
+    Returns
+    -------
+    numbers, fixed_numbers : int
+        Stored numbers of the evolved and of the fixed-width network.
+    accuracies : dict of {split: (accuracy, fixed-width accuracy)}
+        On each of ``splits`` (see :func:`structlab.exercises.held_out`).
+    """
+    # torch and the data come in only when this check runs: the grader's parent process
+    # and the editions import every chapter's checks, and torch takes seconds to import
+    from structlab.datasets import mnist
+    from structlab.nn.layers import stored_numbers
+    from structlab.nn.models import EVOLVING_PAIRS, evolving_cnn
+    from structlab.nn.train import accuracy, train_cached
+    from structlab.nn.widths import WidthPolicy, evolve
+
+    choice = choose()
+    assert isinstance(choice, tuple) and len(choice) == 2, (
+        f"return a pair (WidthPolicy, resize_until), got {type(choice).__name__}")
+    policy, resize_until = choice
+    assert isinstance(policy, WidthPolicy), (
+        f"return (WidthPolicy, resize_until), got a {type(policy).__name__} first")
+    assert isinstance(resize_until, int) and 0 <= resize_until <= POLICY_EPOCHS, (
+        f"resize_until must be an int from 0 to {POLICY_EPOCHS}, got {resize_until!r}")
+    data = mnist()
+    X, y = data.X_train[:POLICY_ROWS], data.y_train[:POLICY_ROWS]
+    fixed, _ = train_cached(lambda: evolving_cnn(POLICY_START, seed=0), X, y,
+                            name=f"evolving_fixed_{POLICY_ROWS}", epochs=POLICY_EPOCHS, lr=5e-3,
+                            seed=0, progress=False)
+    model = evolve(evolving_cnn(POLICY_START, seed=0), EVOLVING_PAIRS, X, y, policy=policy,
+                   epochs=POLICY_EPOCHS, resize_until=resize_until, lr=5e-3, seed=0,
+                   progress=False).model
+    return stored_numbers(model), stored_numbers(fixed), {
+        split: (accuracy(model, *held_out(data, split)), accuracy(fixed, *held_out(data, split)))
+        for split in splits}
+
+
+@register("width_policy", CHAPTER, points=3)
+def check_width_policy(func, splits=("val",)):
+    """The design task's rules on ``splits``; the hidden test adds the test split."""
+    numbers, fixed_numbers, accuracies = policy_outcome(func, splits)
+    assert numbers <= POLICY_NUMBERS, (
+        f"your policy's network stores {numbers:,} numbers; the target is at most "
+        f"{POLICY_NUMBERS:,}")
+    check_accuracy_kept(accuracies, POLICY_LOSS, "the fixed-width network's")
+    acc, fixed = accuracies[splits[0]]
+    return (f"{numbers:,} numbers, {SPLITS[splits[0]]} accuracy {acc:.4f} (fixed widths: "
+            f"{fixed:.4f} with {fixed_numbers:,} numbers)")

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from structlab.approx.report import compression_report, relative_error
-from structlab.approx.svd import (absorb_bias, lowrank_approximation, rank_for_budget,
-                                  rank_for_energy, truncated_svd)
+from structlab.approx.svd import (absorb_bias, allocate_ranks, lowrank_approximation,
+                                  rank_for_budget, rank_for_energy, truncated_svd)
 
 
 def test_absorb_bias_folds_the_bias_into_the_product(rng):
@@ -95,3 +95,31 @@ def test_classifier_metrics(rng):
     zero = classifier_metrics(W, b, np.zeros_like(W), X)
     assert zero["weight_error"] == 1 and "accuracy" not in zero
     assert zero["agreement"] == np.mean(dense == b.argmax())
+
+
+def test_allocate_ranks_spends_the_budget_greedily_and_never_over():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        spectra = [np.sort(rng.random(int(rng.integers(1, 30))))[::-1] * rng.uniform(1e-3, 1e3)
+                   for _ in range(int(rng.integers(1, 5)))]
+        costs = [int(c) for c in rng.integers(1, 40, len(spectra))]
+        nparams = int(rng.integers(0, 2000))
+        ranks = allocate_ranks(spectra, costs, nparams)
+        used = sum(r * c for r, c in zip(ranks, costs))
+        assert used <= nparams
+        # no layer that still has units could take one more
+        assert all(r == len(s) or c > nparams - used for r, s, c in zip(ranks, spectra, costs))
+    # the scale of a layer does not matter, only its energy shares
+    assert allocate_ranks([[3.0, 1.0], [200.0, 200.0]], [1, 1], 3) == [1, 2]
+
+
+@pytest.mark.parametrize("spectra, costs, nparams, message", [
+    ([[2.0, 1.0]], [1, 2], 3, "costs must have one entry per spectrum"),
+    ([[1.0, 2.0]], [1], 3, r"spectra\[0\] must be singular values"),
+    ([[0.0, 0.0]], [1], 3, r"spectra\[0\] must be singular values"),
+    ([[2.0, 1.0]], [0], 3, r"costs\[0\]"),
+    ([[2.0, 1.0]], [1], -1, "nparams"),
+])
+def test_allocate_ranks_names_the_bad_argument(spectra, costs, nparams, message):
+    with pytest.raises(ValueError, match=message):
+        allocate_ranks(spectra, costs, nparams)

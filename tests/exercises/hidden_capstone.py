@@ -1,4 +1,4 @@
-"""Hidden tests for chapter 8: random fronts with ties, budgets, logits."""
+"""Hidden tests for chapter 8: random fronts with ties, limits, rank budgets."""
 
 import numpy as np
 
@@ -26,9 +26,25 @@ def hidden_best_under(ns):
         assert ns["best_under"](rows, 0, 5.0) is None
 
 
-def hidden_agreement(ns):
+def _greedy(spectra, costs, nparams):
+    """The greedy rule step by step: the best next unit among the layers that still fit."""
+    shares = [np.asarray(s, float) ** 2 / np.sum(np.asarray(s, float) ** 2) for s in spectra]
+    ranks, left = [0] * len(spectra), nparams
+    while True:
+        options = [(-shares[l][ranks[l]] / costs[l], l) for l in range(len(spectra))
+                   if ranks[l] < len(shares[l]) and costs[l] <= left]
+        if not options:
+            return ranks
+        l = min(options)[1]
+        ranks[l], left = ranks[l] + 1, left - costs[l]
+
+
+def hidden_allocate_ranks(ns):
     rng = np.random.default_rng(20)
-    for _ in range(5):
-        a, b = rng.standard_normal((40, 6)), rng.standard_normal((40, 6))
-        assert ns["agreement"](a, b) == np.mean(a.argmax(1) == b.argmax(1))
-        assert ns["agreement"](a, a) == 1.0
+    for _ in range(10):
+        spectra = [np.sort(rng.random(int(rng.integers(1, 40))) * rng.uniform(1e-3, 1e3))[::-1]
+                   for _ in range(int(rng.integers(1, 6)))]
+        costs = [int(c) for c in rng.integers(1, 50, len(spectra))]
+        nparams = int(rng.integers(0, sum(c * len(s) for c, s in zip(costs, spectra)) + 10))
+        got = [int(r) for r in ns["allocate_ranks"](spectra, costs, nparams)]
+        assert got == _greedy(spectra, costs, nparams), (spectra, costs, nparams)

@@ -3,7 +3,7 @@
 import numpy as np
 
 from structlab.approx.palm4msa import project_splin, rectangular_constraints
-from structlab.exercises.palm4msa import palm_update_reference
+from structlab.exercises.palm4msa import check_conv2_product, palm_update_reference
 
 
 def hidden_splin(ns):
@@ -35,3 +35,8 @@ def hidden_sparse_product_nnz(ns):
         fcons, rcons = rectangular_constraints(shape, n_factors, k)
         expected = sum(c.max_nnz for c in rcons[-1:] + fcons)
         assert ns["sparse_product_nnz"](*shape, n_factors, k) == expected
+
+
+def hidden_conv2_product(ns):
+    # the visible rules again, and on the test split, which the visible check never reads
+    check_conv2_product(ns["conv2_product"], splits=("val", "test"))

@@ -3,6 +3,7 @@
 import numpy as np
 
 from structlab.approx.pruning import magnitude_mask
+from structlab.exercises.pruning import BUDGET_SHARE, check_budget
 from structlab.structures.sparse import relative_indices
 
 
@@ -34,3 +35,8 @@ def hidden_count_fillers(ns):
         bits = int(rng.integers(1, 9))
         expected = int(relative_indices(positions, bits)[1].sum())
         assert ns["count_fillers"](positions.tolist(), bits) == expected
+
+
+def hidden_prune_to_budget(ns):
+    # the visible rules again, and on the test split, which the visible check never reads
+    check_budget(ns["prune_to_budget"], BUDGET_SHARE, splits=("val", "test"))

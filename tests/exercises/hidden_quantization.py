@@ -3,7 +3,8 @@
 import numpy as np
 
 from structlab.approx.huffman import coded_bits, huffman_code
-from structlab.exercises.quantization import nearest_step
+from structlab.exercises.pruning import check_budget
+from structlab.exercises.quantization import COMPRESS_SHARE, nearest_step
 
 
 def hidden_kmeans_step(ns):
@@ -44,3 +45,8 @@ def hidden_huffman_lengths(ns):
         symbols = np.repeat(list(counts), list(counts.values()))
         assert sum(counts[s] * lengths[s] for s in counts) == coded_bits(symbols, huffman_code(symbols))
         assert sum(2.0 ** -lengths[s] for s in counts) <= 1 + 1e-12  # a prefix code exists
+
+
+def hidden_compress_to_budget(ns):
+    # the visible rules again, and on the test split, which the visible check never reads
+    check_budget(ns["compress_to_budget"], COMPRESS_SHARE, splits=("val", "test"))

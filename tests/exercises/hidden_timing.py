@@ -3,6 +3,8 @@
 import numpy as np
 import scipy.sparse
 
+from structlab.exercises.timing import check_fast_fc1
+
 
 def hidden_break_even_rank(ns):
     rng = np.random.default_rng(17)
@@ -30,3 +32,8 @@ def hidden_csr_bytes(ns):
         m, nnz = int(rng.integers(1, 5000)), int(rng.integers(0, 10**6))
         value, index = int(rng.choice([2, 4, 8])), int(rng.choice([1, 2, 4, 8]))
         assert ns["csr_bytes"](m, nnz, value, index) == nnz * (value + index) + (m + 1) * index
+
+
+def hidden_fast_fc1(ns):
+    # the visible rules again, and on the test split, which the visible check never reads
+    check_fast_fc1(ns["fast_fc1"], splits=("val", "test"))

@@ -3,6 +3,7 @@
 import numpy as np
 
 from structlab.approx.widths import energy_width as library_energy_width
+from structlab.exercises.widths import check_width_policy
 
 
 def hidden_shrink_pair(ns):
@@ -35,3 +36,8 @@ def hidden_energy_width(ns):
         s = np.sort(rng.random(int(rng.integers(1, 12))))[::-1]
         keep = float(rng.uniform(0.3, 1.0))
         assert ns["energy_width"](s, keep) == library_energy_width(np.diag(s), keep=keep)
+
+
+def hidden_width_policy(ns):
+    # the visible rules again, and on the test split, which the visible check never reads
+    check_width_policy(ns["width_policy"], splits=("val", "test"))

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from structlab import exercises
+from structlab.approx.palm4msa import Constraint
 from structlab.exercises import check
+from structlab.nn.widths import WidthPolicy
 
 
 def _stub(*args):
@@ -32,6 +34,74 @@ def _wine_net(X, y, hidden=2, alpha=1e-2, truncate=None, train=True):
     if train:
         fit_full_batch(net, X, y, alpha=alpha)
     return truncate_hidden(net, truncate, X, y) if truncate else net  # truncation alone
+
+
+def _pruned_with(model, X, y, targets, retrain=True):
+    """Pruned to ``targets`` in three retrained cuts, or in one cut without retraining."""
+    from structlab.nn.compress import iterative_prune, prune
+
+    if not retrain:
+        return prune(model, sparsity=targets)
+    return iterative_prune(model, targets, X, y, steps=[0.5, 0.8, 1.0], epochs=3, lr=1e-3,
+                           l2=1e-4, progress=False)[0]
+
+
+def _palm_product(W, *constraints):
+    from structlab.approx.palm4msa import palm4msa
+    return palm4msa(W, constraints, 50).product
+
+
+def _chain_product(W, n_factors, k):
+    from structlab.approx.palm4msa import hierarchical, rectangular_constraints
+    return hierarchical(W, *rectangular_constraints(W.shape, n_factors, k), 30).product
+
+
+def _one_factor(W, k):
+    from structlab.approx.palm4msa import project_splin
+    from structlab.structures.sparse_product import SparseProduct
+    return SparseProduct([project_splin(W, k)])
+
+
+def _lowrank_product(W, rank):
+    from structlab.structures.sparse_product import SparseProduct
+    U, s, Vt = np.linalg.svd(W, full_matrices=False)
+    return SparseProduct([U[:, :rank] * s[:rank], Vt[:rank]])
+
+
+def _shared_with(model, X, y, targets, bits, tune=True):
+    """Pruned to ``targets``, quantized to ``bits``, the shared values tuned or not."""
+    from structlab.nn.compress import quantize
+    from structlab.nn.train import train
+
+    shared = quantize(_pruned_with(model, X, y, targets), bits, init="linear")
+    if tune:
+        train(shared, X, y, epochs=2, lr=3e-4, progress=False)
+    return shared
+
+
+def _greedy_ranks(spectra, costs, nparams, share=True, per_number=True, skip=True,
+                  squares=True):
+    """The greedy rank allocation, or one of its slips: raw energies (not each layer's
+    share), energy per unit (not per number), stopping at the first unit that does not
+    fit, or singular values instead of their squares."""
+    units = []
+    for l, s in enumerate(spectra):
+        e = np.asarray(s, float) ** (2 if squares else 1)
+        e = e / e.sum() if share else e
+        units += [(-v / (costs[l] if per_number else 1), l) for v in e]
+    ranks, left = [0] * len(spectra), nparams
+    for _, l in sorted(units):
+        if costs[l] > left:
+            if not skip:
+                break
+            continue
+        ranks[l], left = ranks[l] + 1, left - costs[l]
+    return ranks
+
+
+def _compressed_fc1(model, method, share, bits=None, layer="fc1"):
+    from structlab.nn.compress import compress
+    return compress(model, method, share, layers=[layer], timing=False, bits=bits)[0]
 
 
 def _kmeans_step_with(w, centroids, empty="keep", values=False, ties="lower", old_labels=True,
@@ -110,6 +180,40 @@ PLAUSIBLE_MISTAKES = [
     ("small_wine_network", lambda X, y: _wine_net(X, y, hidden=1)),  # too small to keep it
     ("small_wine_network", lambda X, y: _wine_net(X, y, hidden=2, train=False)),  # untrained
     ("small_wine_network", lambda X, y: _wine_net(X, y, hidden=2).state_dict()),  # not a module
+    ("prune_to_budget", lambda model, X, y: model),  # nothing pruned
+    ("prune_to_budget", lambda model, X, y: _pruned_with(  # the recipe's targets: too large
+        model, X, y, {"fc1": 0.92, "fc2": 0.91, "fc3": 0.74})),
+    ("prune_to_budget", lambda model, X, y: _pruned_with(  # small enough, but not retrained
+        model, X, y, {"fc1": 0.96, "fc2": 0.85, "fc3": 0.3}, retrain=False)),
+    ("prune_to_budget", lambda model, X, y: _pruned_with(  # every layer alike: fc3 breaks
+        model, X, y, {"fc1": 0.95, "fc2": 0.95, "fc3": 0.95})),
+    ("prune_to_budget", lambda model, X, y: _pruned_with(model, X, y, {"fc1": 0.96}).state_dict()),
+    ("compress_to_budget", lambda model, X, y: _pruned_with(  # pruned, never quantized
+        model, X, y, {"fc1": 0.96, "fc2": 0.85, "fc3": 0.3})),
+    ("compress_to_budget", lambda model, X, y: _shared_with(  # the recipe: 1/40
+        model, X, y, {"fc1": 0.92, "fc2": 0.91, "fc3": 0.74}, {"fc1": 5, "fc2": 5, "fc3": 6})),
+    ("compress_to_budget", lambda model, X, y: _shared_with(  # too few bits for fc3
+        model, X, y, {"fc1": 0.96, "fc2": 0.85, "fc3": 0.3}, {"fc1": 4, "fc2": 4, "fc3": 1})),
+    ("compress_to_budget", lambda model, X, y: _shared_with(  # 2 bits everywhere, untuned
+        model, X, y, {"fc1": 0.96, "fc2": 0.85, "fc3": 0.3}, 2, tune=False)),
+    ("width_policy", lambda: (WidthPolicy(keep_energy=0.985, grow_ratio=0.95, max_shrink=0.5,
+                                          min_width=4), 4)),  # the chapter's: too large
+    ("width_policy", lambda: (WidthPolicy(keep_energy=0.9, grow_ratio=0.95, max_shrink=0.5,
+                                          min_width=4), 3)),  # small, but 6 points lost
+    ("width_policy", lambda: (WidthPolicy(keep_energy=0.96), 0)),  # never resized
+    ("width_policy", lambda: WidthPolicy(keep_energy=0.96)),  # no resize_until
+    ("fast_fc1", lambda model: _compressed_fc1(model, "pruning", 0.1)),  # 8-byte indices: 30 %
+    ("fast_fc1", lambda model: _compressed_fc1(model, "codebook", 1.0, bits=4)),  # 4 bits: 12.8 %
+    ("fast_fc1", lambda model: _compressed_fc1(model, "pruning", 0.03)),  # few bytes, accuracy lost
+    ("fast_fc1", lambda model: _compressed_fc1(model, "lowrank", 0.1, layer="fc2")),  # wrong layer
+    ("fast_fc1", lambda model: _compressed_fc1(model, "lowrank", 0.1).state_dict()),
+    ("conv2_product", lambda W: _chain_product(W, 3, 16)),  # the chapter's chain: too lossy
+    ("conv2_product", lambda W: _chain_product(W, 3, 32)),  # better, but 4,800 numbers
+    ("conv2_product", lambda W: _one_factor(W, 50)),  # pruning, not a product
+    ("conv2_product", lambda W: _palm_product(  # narrow inner factor: too few numbers per filter
+        W, Constraint("splin", (50, 50), 2), Constraint("splin", (50, 500), 48))),
+    ("conv2_product", lambda W: _lowrank_product(W, 2)),  # low rank in disguise
+    ("conv2_product", lambda W: _chain_product(W, 3, 16).toarray()),  # not a SparseProduct
     ("std_mask", lambda w, q: np.abs(w) >= q * np.abs(w).mean()),  # mean |w| instead of std
     ("std_mask", lambda w, q: np.abs(w) <= q * w.std()),  # the mask of the *pruned* weights
     ("sparsity_mask", lambda w, s: np.abs(w) > np.quantile(np.abs(w), s)),  # count off by ties/rounding
@@ -170,8 +274,12 @@ PLAUSIBLE_MISTAKES = [
     ("best_under", lambda rows, b, t: max(rows, key=lambda r: r["score"])),  # ignores the limits
     ("best_under", lambda rows, b, t: max((r for r in rows if r["bytes"] < b and r["us"] < t),
                                           key=lambda r: r["score"], default=None)),  # limits excluded
-    ("agreement", lambda a, b: float(np.mean(a.argmax(0)[:len(a)] == b.argmax(0)[:len(a)]))),
-    ("agreement", lambda a, b: float(np.mean(np.isclose(a, b)))),
+    ("allocate_ranks", lambda spectra, costs, n: _greedy_ranks(spectra, costs, n, share=False)),
+    ("allocate_ranks", lambda spectra, costs, n: _greedy_ranks(spectra, costs, n, per_number=False)),
+    ("allocate_ranks", lambda spectra, costs, n: _greedy_ranks(spectra, costs, n, skip=False)),
+    ("allocate_ranks", lambda spectra, costs, n: _greedy_ranks(spectra, costs, n, squares=False)),
+    ("allocate_ranks", lambda spectra, costs, n: [min(len(s), n // len(costs) // c)  # equal shares
+                                                  for s, c in zip(spectra, costs)]),
 ]
 
 
@@ -201,3 +309,13 @@ def test_check_log(tmp_path, monkeypatch):
 def test_unknown_exercise():
     with pytest.raises(ValueError, match="unknown exercise 'nope'"):
         check("nope", None)
+
+
+def test_design_tasks_hold_out_only_the_splits_they_name():
+    from structlab.datasets import mnist
+
+    data = mnist()
+    assert exercises.held_out(data, "val")[0] is data.X_val
+    assert exercises.held_out(data, "test")[1] is data.y_test
+    with pytest.raises(ValueError, match="split must be one of"):
+        exercises.held_out(data, "train")

@@ -1,5 +1,7 @@
 """Every exercise's hidden test: full points on the solution, none on the stub or a mistake."""
 
+import inspect
+
 import pytest
 
 from structlab import editions, exercises, grading
@@ -38,7 +40,21 @@ def test_one_exercise_solved_earns_exactly_its_points(chapter, name):
         n: exercises.exercise(n).points if n == name else 0 for n in exercises.names(chapter)}
 
 
-@pytest.mark.parametrize("name, wrong", PLAUSIBLE_MISTAKES)
+# Design tasks whose hidden test *is* the visible check, run on the validation and the
+# test split: it rejects whatever the visible check rejects by construction, so running
+# each of their mistakes (a training each) through it again would prove nothing new.
+SAME_RULES_AND_TEST_SPLIT = {"prune_to_budget", "compress_to_budget", "conv2_product",
+                             "width_policy", "fast_fc1"}
+
+
+def test_design_hidden_tests_rerun_the_visible_rules_on_both_splits():
+    for name in SAME_RULES_AND_TEST_SPLIT:
+        source = inspect.getsource(hidden_tests()[name])
+        assert 'splits=("val", "test")' in source and f'ns["{name}"]' in source, name
+
+
+@pytest.mark.parametrize("name, wrong", [case for case in PLAUSIBLE_MISTAKES
+                                         if case[0] not in SAME_RULES_AND_TEST_SPLIT])
 def test_hidden_tests_alone_reject_every_plausible_mistake(name, wrong):
     """At least as strict as the visible checks: each mistake they catch, the hidden test does too.
 
