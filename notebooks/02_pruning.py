@@ -46,6 +46,8 @@ STEPS = [0.5, 1.0] if SMOKE else RECIPE["steps"]
 L2 = RECIPE["l2"]
 
 # %% tags=["setup"]
+import copy
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -361,7 +363,7 @@ def storage_kb(network):
 
 
 if design_solved:  # full mode: your retraining on 50,000 images (30 s for the model answer)
-    mine = prune_to_budget(model, X, y)
+    mine = prune_to_budget(copy.deepcopy(model), X, y)  # a copy: yours to change
     print(f"your design on this chapter's network: {storage_kb(mine):.1f} KB "
           f"(1/{dense_kb / storage_kb(mine):.1f} of {dense_kb:.0f} KB), validation accuracy "
           f"{accuracy(mine, *val):.4f}; the recipe: {storage_kb(pruned):.1f} KB, "

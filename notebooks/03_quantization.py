@@ -49,6 +49,8 @@ L2 = RECIPE["l2"]
 BITS = RECIPE["bits"]  # index bits per layer
 
 # %% tags=["setup"]
+import copy
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -421,7 +423,7 @@ design_solved = check("compress_to_budget", compress_to_budget)
 
 # %%
 if design_solved:  # full mode: your retraining on 50,000 images (43 s for the model answer)
-    mine = compress_to_budget(model, X, y)
+    mine = compress_to_budget(copy.deepcopy(model), X, y)  # a copy: yours to change
     mine_bits = sum(r.huffman_bits for r in model_storage(mine))
     print(f"your design on this chapter's network: {mine_bits / 8000:.1f} KB "
           f"({dense / mine_bits:.1f}x), validation accuracy {accuracy(mine, *val):.4f}; "

@@ -59,7 +59,7 @@ from IPython.display import display
 
 from structlab import plots
 from structlab.approx.palm4msa import (Constraint, butterfly_constraints, hierarchical, palm4msa,
-                                      project_splin)
+                                      project_splin, rectangular_constraints)
 from structlab.approx.svd import lowrank_approximation
 from structlab.datasets import mnist
 from structlab.exercises import check
@@ -337,9 +337,10 @@ plots.accuracy_vs_params(
 #
 # Write `conv2_product(W)`: given conv2's weight matrix `W` ($50 \times 500$, one
 # flattened filter per row, float64), return a `SparseProduct` of **at least two
-# factors** storing **at most 2,500 numbers** (a tenth of the weights) such that the
-# network with conv2 replaced loses **at most 1.5 points** of validation accuracy — and
-# beats the low-rank layer of the same size.
+# factors**, each mixing (at least two nonzeros per row on average), storing **at most
+# 2,500 numbers** (a tenth of the weights) such that the network with conv2 replaced
+# loses **at most 1.5 points** of validation accuracy — and beats the low-rank layer of
+# the same size.
 #
 # The check grades the outcome on its own LeNet-5 (trained on the first 3000 training
 # images, so that grading takes seconds); the hidden test re-measures it on the test
@@ -349,9 +350,9 @@ plots.accuracy_vs_params(
 # 50), the nonzeros per row or in total (`Constraint("splin" | "spcol" | "sp", shape,
 # k)`), `palm4msa` or `hierarchical`, and the sweeps. The chapter's chain, three
 # factors with 16 nonzeros per row (2,400 numbers), loses too much on the check's
-# network (try it: `hierarchical(W, *rectangular_constraints(W.shape, 3, 16), 30).product`,
-# with `rectangular_constraints` from `structlab.approx.palm4msa`). The cell after the check prints how your design and that
-# chain do on this chapter's conv2 — not necessarily in the same order (question 4).
+# network (try it: `hierarchical(W, *rectangular_constraints(W.shape, 3, 16), 30).product`).
+# The cell after the check prints how your design and that chain do on this chapter's
+# conv2 — not necessarily in the same order (question 4).
 
 # %% tags=["exercise"]
 def conv2_product(W):
@@ -365,7 +366,8 @@ def conv2_product(W):
     Returns
     -------
     SparseProduct
-        At least two factors, ``nparams <= 2500``, shape (50, 500): e.g. the
+        At least two factors, each with at least 2 nonzeros per row on average,
+        ``nparams <= 2500``, shape (50, 500): e.g. the
         ``.product`` of :func:`palm4msa`'s fit.
     """
     ### BEGIN SOLUTION
@@ -381,14 +383,20 @@ design_solved = check("conv2_product", conv2_product)
 # %%
 if design_solved:
     F = layer_weight_matrix(lenet5.conv2)
-    mine = conv2_product(F)
-    rank = mine.nparams // sum(F.shape)
-    same_size = with_weight(lenet5, "conv2", lowrank_approximation(F, rank).toarray())
-    chain = [(r["nnz"], r["accuracy"]) for r in conv_rows if r["k"] == 16]
-    print(f"your design on this chapter's conv2: {mine.nparams} numbers, validation accuracy "
-          f"{accuracy(with_weight(lenet5, 'conv2', mine.toarray()), *val):.4f}; rank {rank} "
-          f"(same size) {accuracy(same_size, *val):.4f}; dense {base5:.4f}"
-          + "".join(f"; the chapter's chain, k=16: {n} numbers, {a:.4f}" for n, a in chain))
+    rivals = {"your design": conv2_product(F),
+              "the chapter's chain (3 factors, k=16)":
+              hierarchical(F, *rectangular_constraints(F.shape, 3, 16), SWEEPS).product}
+    for label, product in rivals.items():
+        rank = product.nparams // sum(F.shape)
+        same_size = "no rank fits"
+        if rank:
+            low = with_weight(lenet5, "conv2", lowrank_approximation(F, rank).toarray())
+            same_size = f"{accuracy(low, *val):.4f}"
+        print(f"{label} on this chapter's conv2: {product.nparams} numbers, validation accuracy "
+              f"{accuracy(with_weight(lenet5, 'conv2', product.toarray()), *val):.4f}; low rank "
+              f"of the same size (rank {rank}): {same_size}")
+    print(f"dense: {base5:.4f}")
+    mine = rivals["your design"]
 else:
     print("Solve the design task to see your product on this chapter's conv2 here.")
 
@@ -462,8 +470,8 @@ palm_explorer(lenet300, "fc1", *val, n_factors=N_FACTORS, k=4, n_iter=10 if not 
 # %% [markdown]
 # **Question 4.** Compare your design task's product with the chapter's chain (3
 # factors, 16 per row) twice: on the check's network (the check line says how yours did,
-# and the check run on the chain how it does) and on this chapter's conv2 (the line printed after
-# the check). Did the order change? Why can a fit that only looks at the weights rank
+# and the check run on the chain how it does) and on this chapter's conv2 (the lines printed
+# after the check). Did the order change? Why can a fit that only looks at the weights rank
 # two structures differently on two trainings of the same layer, and what would make the
 # comparison trustworthy?
 

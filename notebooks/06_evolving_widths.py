@@ -293,7 +293,8 @@ width_explorer(model, EVOLVING_PAIRS, keep_energy=0.985, grow_ratio=0.5)
 # loses **at most 3 points** of validation accuracy against that fixed-width network.
 #
 # The check runs your policy (a few seconds) and grades the outcome; the hidden test
-# re-measures it on the test split. This chapter's policy (98.5 % of the energy) keeps
+# re-measures it on the test split; the cell after the check runs your policy on this
+# chapter's network too. This chapter's policy (98.5 % of the energy) keeps
 # too many units. Section 5's explorer shows what other thresholds would do to each
 # layer; `max_shrink` and `resize_until` decide how fast, and for how long, the network
 # may change while it trains.
@@ -306,7 +307,7 @@ def width_policy():
     -------
     policy : WidthPolicy
     resize_until : int
-        Epochs (of the check's 6) after which the widths may change.
+        Epochs (of the check's 6) after which the widths stop changing.
     """
     ### BEGIN SOLUTION
     # 96 % of the energy: the explorer shows each layer's curve flattening there;
@@ -316,6 +317,20 @@ def width_policy():
 
 # %% tags=["check"]
 policy_result = check("width_policy", width_policy)
+
+# %%
+if policy_result:  # your policy on this chapter's run: about as long as the training above
+    yours, until = width_policy()
+    _, your_log = evolve_cached(lambda widths: evolving_cnn(widths, seed=SEED), START,
+                                EVOLVING_PAIRS, Xtr, ytr, name=f"evolving_yours_{TRAIN_ROWS}_{SEED}",
+                                policy=yours, epochs=EPOCHS, resize_until=min(until, EPOCHS),
+                                validation=(data.X_val[:2000], data.y_val[:2000]), seed=SEED,
+                                progress=not SMOKE)
+    for label, run in (("your policy", your_log), ("the chapter's policy", log)):
+        print(f"{label}: widths {run[-1]['widths']}, {run[-1]['params']:,} parameters, "
+              f"validation accuracy {run[-1]['val_accuracy']:.4f}")
+else:
+    print("Solve the design task to run your policy on this chapter's network.")
 
 # %% [markdown]
 # ## Questions
@@ -367,7 +382,11 @@ print(measured([
     ("start", f"widths {log[0]['widths']}, {log[0]['params']:,} parameters"),
     ("end", f"widths {log[-1]['widths']}, {log[-1]['params']:,} parameters, validation "
      f"accuracy {log[-1]['val_accuracy']:.4f}"),
-    ("your width_policy", policy_result.message if policy_result else "not solved yet"),
+    ("your width_policy, check's network", policy_result.message if policy_result
+     else "not solved yet"),
+    ("your width_policy, this chapter's run", f"{your_log[-1]['params']:,} parameters, "
+     f"validation accuracy {your_log[-1]['val_accuracy']:.4f}" if policy_result
+     else "not solved yet"),
 ]))
 
 # %% [markdown]

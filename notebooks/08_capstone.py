@@ -61,7 +61,7 @@ from structlab.approx.budget import METHODS
 from structlab.approx.svd import absorb_bias, rank_for_budget
 from structlab.exercises import check
 from structlab.info import measured, summary
-from structlab.nn.compress import compress, with_lowrank
+from structlab.nn.compress import compress, with_lowrank, with_weight
 from structlab.nn.recipes import trained_baseline
 from structlab.nn.train import accuracy
 
@@ -292,9 +292,14 @@ allocation_solved = check("allocate_ranks", allocate_ranks)
 
 # %%
 def lowrank_network(model, ranks):
-    """``model`` with each named layer replaced by its truncated SVD of that rank."""
+    """``model`` with each named layer replaced by its truncated SVD of that rank.
+
+    Rank 0 leaves only the layer's bias (a zero weight): the budget gave it nothing.
+    """
     for name, rank in ranks.items():
-        model = with_lowrank(model, name, rank=rank)
+        layer = getattr(model, name)
+        model = (with_lowrank(model, name, rank=rank) if rank else
+                 with_weight(model, name, np.zeros(tuple(layer.weight.shape))))
     return model
 
 
@@ -311,9 +316,8 @@ for share in GLOBAL_SHARES:
             f"accuracy {accuracy(lowrank_network(lenet, uniform), *validation):.3f}")
     if allocation_solved:
         ranks = dict(zip(pair, allocate_ranks(spectra, costs, int(share * sum(sizes.values())))))
-        kept = {name: rank for name, rank in ranks.items() if rank}  # rank 0: left dense
         line += (f"; allocated ranks {list(ranks.values())}, accuracy "
-                 f"{accuracy(lowrank_network(lenet, kept), *validation):.3f}")
+                 f"{accuracy(lowrank_network(lenet, ranks), *validation):.3f}")
     allocation_lines.append(line)
     print(line)
 print(f"dense: {accuracy(lenet, *validation):.3f}")

@@ -120,6 +120,11 @@ def allocate_ranks(spectra, costs, nparams):
         Numbers per unit of rank, e.g. ``m + n + 1`` for a layer with a bias.
     nparams : int
 
+    Returns
+    -------
+    list of int
+        One rank per layer.
+
     Examples
     --------
     >>> allocate_ranks([[3.0, 1.0], [2.0, 2.0]], [1, 1], nparams=3)
@@ -137,7 +142,7 @@ def allocate_ranks(spectra, costs, nparams):
         energy = (s / s.max()) ** 2  # scaled first: squares of tiny values would underflow
         units += [(-e / costs[l], l) for e in energy / energy.sum()]
     ranks = [0] * len(costs)
-    for _, l in sorted(units):  # stable: equal ratios keep the lower layer first
+    for _, l in sorted(units):  # best ratio first; on equal ratios the lower layer index
         if costs[l] <= left:
             ranks[l], left = ranks[l] + 1, left - costs[l]
     return ranks

@@ -106,9 +106,9 @@ def budget_outcome(recipe, splits=("val",)):
     accuracies : dict of {split: (accuracy, unpruned accuracy)}
         On each of ``splits`` (see :func:`structlab.exercises.held_out`).
     """
-    import torch
+    import torch  # heavy: only when the check runs (see budget_network)
 
-    from structlab.nn.compress import model_storage
+    from structlab.nn.compress import model_storage, prunable_layers
     from structlab.nn.train import accuracy
 
     model, data = budget_network()
@@ -116,6 +116,16 @@ def budget_outcome(recipe, splits=("val",)):
     pruned = recipe(copy.deepcopy(model), X, y)
     assert isinstance(pruned, torch.nn.Module), (
         f"return the pruned network (a torch.nn.Module), got {type(pruned).__name__}")
+    # model_storage counts the Linear layers only: anything else would be stored for free
+    layers = {name: tuple(getattr(pruned, name).weight.shape) for name in prunable_layers(pruned)}
+    elsewhere = [name for name, _ in [*pruned.named_parameters(), *pruned.named_buffers()]
+                 if name.split(".")[0] not in layers]
+    assert layers == {name: tuple(getattr(model, name).weight.shape)
+                      for name in prunable_layers(model)} and not elsewhere, (
+        "keep LeNet-300-100's layers fc1, fc2 and fc3 as nn.Linear of their shapes, pruned or "
+        "shared by parametrizations, and nothing else that stores numbers: model_storage "
+        f"counts those layers; yours has {layers or 'none'}"
+        + (f" and numbers in {elsewhere[:3]}" if elsewhere else ""))
     dense_bits = sum(row.dense_bits for row in model_storage(model))
     share = sum(row.huffman_bits for row in model_storage(pruned)) / dense_bits
     return share, {split: (accuracy(pruned, *held_out(data, split)),

@@ -7,6 +7,7 @@ import scipy.sparse
 
 from structlab.exercises import SPLITS, check_accuracy_kept, held_out, register
 from structlab.exercises.pruning import BUDGET_LOSS, budget_network
+from structlab.kernels import Plan
 from structlab.packing import pack_csr
 
 CHAPTER = "07_timing"
@@ -86,7 +87,6 @@ def fast_fc1_outcome(design, splits=("val",)):
     # editions import every chapter's checks, and torch takes seconds to import
     import torch
 
-    from structlab.kernels import Plan
     from structlab.nn.compress import StructuredLinear
     from structlab.nn.train import accuracy
 
@@ -98,6 +98,8 @@ def fast_fc1_outcome(design, splits=("val",)):
     assert isinstance(fc1, StructuredLinear), (
         f"the returned network's fc1 must be a StructuredLinear (what compress() makes), got "
         f"{type(fc1).__name__}: only a structure has a C kernel whose bytes can be counted")
+    assert fc1.structure.shape == tuple(model.fc1.weight.shape), (
+        f"fc1's structure must be {tuple(model.fc1.weight.shape)}, got {fc1.structure.shape}")
     share = Plan(fc1.structure, np.float32).packed.nbytes / (4 * model.fc1.weight.numel())
     return share, {split: (accuracy(new, *held_out(data, split)),
                            accuracy(model, *held_out(data, split))) for split in splits}

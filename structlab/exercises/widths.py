@@ -73,7 +73,7 @@ def policy_outcome(choose, splits=("val",)):
 
     ``choose()`` returns ``(policy, resize_until)``: a
     :class:`~structlab.nn.widths.WidthPolicy` and the number of epochs after which
-    the widths may change.
+    the widths stop changing.
 
     Returns
     -------

@@ -36,14 +36,18 @@ def _wine_net(X, y, hidden=2, alpha=1e-2, truncate=None, train=True):
     return truncate_hidden(net, truncate, X, y) if truncate else net  # truncation alone
 
 
-def _pruned_with(model, X, y, targets, retrain=True):
-    """Pruned to ``targets`` in three retrained cuts, or in one cut without retraining."""
+def _pruned_with(model, X, y, targets, epochs=3):
+    """Pruned to ``targets`` in three cuts retrained ``epochs`` each (0: one cut, no retraining).
+
+    A mistake that fails on size alone is retrained for one epoch only: the size is set
+    by the targets, and the check rejects it before it measures any accuracy.
+    """
     from structlab.nn.compress import iterative_prune, prune
 
-    if not retrain:
+    if not epochs:
         return prune(model, sparsity=targets)
-    return iterative_prune(model, targets, X, y, steps=[0.5, 0.8, 1.0], epochs=3, lr=1e-3,
-                           l2=1e-4, progress=False)[0]
+    return iterative_prune(model, targets, X, y, steps=[0.5, 0.8, 1.0], epochs=epochs,
+                           lr=1e-3, l2=1e-4, progress=False)[0]
 
 
 def _palm_product(W, *constraints):
@@ -56,10 +60,16 @@ def _chain_product(W, n_factors, k):
     return hierarchical(W, *rectangular_constraints(W.shape, n_factors, k), 30).product
 
 
-def _one_factor(W, k):
+def _one_factor(W, k, identity=False):
     from structlab.approx.palm4msa import project_splin
     from structlab.structures.sparse_product import SparseProduct
-    return SparseProduct([project_splin(W, k)])
+    return SparseProduct([np.eye(len(W))] * identity + [project_splin(W, k)])
+
+
+def _lowrank_fc1(model):
+    """fc1 as a low-rank layer, which is no nn.Linear: model_storage would not count it."""
+    from structlab.nn.compress import prune, with_lowrank
+    return prune(with_lowrank(model, "fc1", rank=40), sparsity={"fc2": 0.9, "fc3": 0.5})
 
 
 def _lowrank_product(W, rank):
@@ -68,12 +78,12 @@ def _lowrank_product(W, rank):
     return SparseProduct([U[:, :rank] * s[:rank], Vt[:rank]])
 
 
-def _shared_with(model, X, y, targets, bits, tune=True):
+def _shared_with(model, X, y, targets, bits, tune=True, epochs=3):
     """Pruned to ``targets``, quantized to ``bits``, the shared values tuned or not."""
     from structlab.nn.compress import quantize
     from structlab.nn.train import train
 
-    shared = quantize(_pruned_with(model, X, y, targets), bits, init="linear")
+    shared = quantize(_pruned_with(model, X, y, targets, epochs), bits, init="linear")
     if tune:
         train(shared, X, y, epochs=2, lr=3e-4, progress=False)
     return shared
@@ -182,16 +192,18 @@ PLAUSIBLE_MISTAKES = [
     ("small_wine_network", lambda X, y: _wine_net(X, y, hidden=2).state_dict()),  # not a module
     ("prune_to_budget", lambda model, X, y: model),  # nothing pruned
     ("prune_to_budget", lambda model, X, y: _pruned_with(  # the recipe's targets: too large
-        model, X, y, {"fc1": 0.92, "fc2": 0.91, "fc3": 0.74})),
+        model, X, y, {"fc1": 0.92, "fc2": 0.91, "fc3": 0.74}, epochs=1)),
     ("prune_to_budget", lambda model, X, y: _pruned_with(  # small enough, but not retrained
-        model, X, y, {"fc1": 0.96, "fc2": 0.85, "fc3": 0.3}, retrain=False)),
+        model, X, y, {"fc1": 0.96, "fc2": 0.85, "fc3": 0.3}, epochs=0)),
     ("prune_to_budget", lambda model, X, y: _pruned_with(  # every layer alike: fc3 breaks
         model, X, y, {"fc1": 0.95, "fc2": 0.95, "fc3": 0.95})),
-    ("prune_to_budget", lambda model, X, y: _pruned_with(model, X, y, {"fc1": 0.96}).state_dict()),
+    ("prune_to_budget", lambda model, X, y: _pruned_with(model, X, y, {"fc1": 0.96},
+                                                         epochs=0).state_dict()),
     ("compress_to_budget", lambda model, X, y: _pruned_with(  # pruned, never quantized
-        model, X, y, {"fc1": 0.96, "fc2": 0.85, "fc3": 0.3})),
+        model, X, y, {"fc1": 0.96, "fc2": 0.85, "fc3": 0.3}, epochs=1)),
     ("compress_to_budget", lambda model, X, y: _shared_with(  # the recipe: 1/40
-        model, X, y, {"fc1": 0.92, "fc2": 0.91, "fc3": 0.74}, {"fc1": 5, "fc2": 5, "fc3": 6})),
+        model, X, y, {"fc1": 0.92, "fc2": 0.91, "fc3": 0.74}, {"fc1": 5, "fc2": 5, "fc3": 6},
+        tune=False, epochs=1)),
     ("compress_to_budget", lambda model, X, y: _shared_with(  # too few bits for fc3
         model, X, y, {"fc1": 0.96, "fc2": 0.85, "fc3": 0.3}, {"fc1": 4, "fc2": 4, "fc3": 1})),
     ("compress_to_budget", lambda model, X, y: _shared_with(  # 2 bits everywhere, untuned
@@ -210,6 +222,8 @@ PLAUSIBLE_MISTAKES = [
     ("conv2_product", lambda W: _chain_product(W, 3, 16)),  # the chapter's chain: too lossy
     ("conv2_product", lambda W: _chain_product(W, 3, 32)),  # better, but 4,800 numbers
     ("conv2_product", lambda W: _one_factor(W, 50)),  # pruning, not a product
+    ("conv2_product", lambda W: _one_factor(W, 49, identity=True)),  # pruning behind an identity
+    ("prune_to_budget", lambda model, X, y: _lowrank_fc1(model)),  # a layer model_storage skips
     ("conv2_product", lambda W: _palm_product(  # narrow inner factor: too few numbers per filter
         W, Constraint("splin", (50, 50), 2), Constraint("splin", (50, 500), 48))),
     ("conv2_product", lambda W: _lowrank_product(W, 2)),  # low rank in disguise
