@@ -102,11 +102,10 @@ def conv2_outcome(design, splits=("val",)):
     """
     # torch and the data come in only when this check runs: the grader's parent process
     # and the editions import every chapter's checks, and torch takes seconds to import
-    from structlab.datasets import mnist
     from structlab.nn.compress import layer_weight_matrix, with_weight
     from structlab.nn.train import accuracy
 
-    data, model = mnist(), _conv2_network()
+    model, data = _conv2_network()
     W = layer_weight_matrix(model.conv2)
     product = design(W.copy())
     assert isinstance(product, SparseProduct), (
@@ -131,11 +130,10 @@ def conv2_outcome(design, splits=("val",)):
 def _conv2_references(split, rank):
     """``(low rank, dense)`` accuracies of the check's LeNet-5 on ``split``: the same for
     every answer of a given size, so measured once per process (0.0 when no rank fits)."""
-    from structlab.datasets import mnist
     from structlab.nn.compress import layer_weight_matrix, with_weight
     from structlab.nn.train import accuracy
 
-    model, data = _conv2_network(), mnist()
+    model, data = _conv2_network()
     W = layer_weight_matrix(model.conv2)
     lowrank = (accuracy(with_weight(model, "conv2", lowrank_approximation(W, rank).toarray()),
                         *held_out(data, split)) if rank else 0.0)
@@ -143,13 +141,15 @@ def _conv2_references(split, rank):
 
 
 def _conv2_network():
-    """The check's LeNet-5: trained on MNIST's first 3000 images for 3 epochs (cached)."""
+    """The check's LeNet-5 (trained on MNIST's first 3000 images for 3 epochs, cached)
+    and MNIST, loaded once for both, as :func:`structlab.exercises.pruning.budget_network`."""
     from structlab.datasets import mnist
     from structlab.nn.recipes import trained_baseline
 
     data = mnist()
-    return trained_baseline("lenet5", data.X_train[:CONV2_ROWS], data.y_train[:CONV2_ROWS],
-                            epochs=3, seed=0)[0]
+    model, _ = trained_baseline("lenet5", data.X_train[:CONV2_ROWS], data.y_train[:CONV2_ROWS],
+                                epochs=3, seed=0)
+    return model, data
 
 
 @register("conv2_product", CHAPTER, points=3)
