@@ -25,10 +25,11 @@
 #    exactly as SSS,
 # 3. fit MobileNetV2's classifier under a budget and compare with low rank on real
 #    features (relative error, logits, top-1 agreement),
-# 4. fine-tune the SSS layer on features.
+# 4. fine-tune the SSS layer on features,
+# 5. find the stages of a matrix that is SSS only when its stages are the right ones.
 
 # %% [markdown]
-# **Time.** Plan about 2 hours for the lab. In full mode the chapter ran in 28 s
+# **Time.** Plan about 2½ hours for the lab. In full mode the chapter ran in 36 s
 # on the 2-core machine it was written on, with its trained networks and features
 # already cached (a first run also trains them); with `STRUCTLAB_SMOKE=1` it runs in
 # under a minute, with illustrative numbers.
@@ -55,6 +56,7 @@ from structlab.approx.report import classifier_metrics
 from structlab.approx.sss import sss_approximate, sss_realization
 from structlab.approx.svd import lowrank_approximation
 from structlab.exercises import check
+from structlab.exercises.sss import DESIGN_ERROR, DESIGN_SHARE, segmented_matrix
 from structlab.info import measured, summary
 from structlab.nn.layers import LowRankLinear, SSSLinear, count_parameters
 from structlab.nn.train import accuracy, distill
@@ -328,6 +330,87 @@ for method, layer in layers.items():
           f"(training loss {losses[0]:.3f} -> {losses[-1]:.3f})")
 
 # %% [markdown]
+# ## 6. Design task — find the stages
+#
+# SSS pays where the blocks away from the diagonal are simple — but only when the stage
+# boundaries fall where the structure changes. `segmented_matrix(seed)` makes such a
+# matrix: its 256 rows and columns come in segments of lengths you are not told; inside
+# a segment (a diagonal block) anything goes, between segments the matrix is one rank-2
+# matrix below the diagonal and another above, plus a little noise. A layer reading
+# features in groups of different sizes, or a discretized operator on an uneven grid,
+# looks like this. The picture shows one such matrix with its true segments.
+#
+# **Design task (3 points).** Write `sss_design(W)`: an SSS matrix that stores **at
+# most a quarter** of `W`'s numbers with a **relative error of at most 1 %**.
+# `sss_realization(W, stages, stages, lower_dims, upper_dims)` builds one for the stages
+# and states you choose. The check runs your function on three matrices with other
+# segments; the hidden test on seven more, so find the stages from `W`, not by eye.
+# The cell after the check shows how far `sss_approximate` (uniform stages only) and low
+# rank are from the target at the same size. Things to think about: where does a cut
+# have a small Hankel rank (your `hankel_rank`)? With noise, every block has full rank
+# for `np.linalg.matrix_rank`'s default tolerance. And a block with 3 columns has rank at
+# most 3, whatever the matrix.
+
+# %%
+W_seg, segments = segmented_matrix(SEED + 20)  # not one of the check's matrices
+print(f"{W_seg.shape[0]}x{W_seg.shape[1]}, segments {segments.tolist()}: their diagonal "
+      f"blocks hold {(segments**2).sum() / W_seg.size:.1%} of the numbers")
+plots.sss_blocks(W_seg, segments, segments, cut=1, title="the true segments");
+
+# %% tags=["exercise"]
+def sss_design(W):
+    """An SSS approximation of a segmented matrix: at most 1/4 of its numbers, error <= 1 %.
+
+    Parameters
+    ----------
+    W : ndarray, shape (n, n)
+        Like ``segmented_matrix(seed)[0]``: SSS for stages you must find.
+
+    Returns
+    -------
+    structlab.structures.sss.SSS
+        With ``nparams <= W.size / 4`` and ``||S - W||_F <= 0.01 ||W||_F``.
+    """
+    ### BEGIN SOLUTION
+    n = len(W)
+
+    def numerical_rank(M):  # the noise is far below 1 % of the largest singular value
+        s = np.linalg.svd(M, compute_uv=False)
+        return int(np.sum(s > 1e-2 * s[0]))
+
+    # The larger of the two Hankel ranks at every position a cut could go. A block with
+    # t rows or columns has rank at most t, so only ranks below that say anything.
+    positions = np.arange(1, n)
+    ranks = np.array([max(numerical_rank(W[t:, :t]), numerical_rank(W[:t, t:]))
+                      for t in positions])
+    telling = ranks < np.minimum(positions, n - positions)
+    state = ranks[telling].min()
+    cuts = positions[telling & (ranks == state)]
+    stages = np.diff([0, *cuts, n])
+    return sss_realization(W, stages, stages, [state] * len(cuts), [state] * len(cuts))
+    ### END SOLUTION
+
+# %% tags=["check"]
+design_solved = check("sss_design", sss_design)
+
+# %%
+budget = int(DESIGN_SHARE * W_seg.size)
+rivals = {"sss_approximate (uniform stages)": sss_approximate(W_seg, budget),
+          "low rank": lowrank_approximation(W_seg, budget // sum(W_seg.shape))}
+if design_solved:
+    rivals = {"your sss_design": sss_design(W_seg.copy()), **rivals}
+seg_errors = {}
+for label, S in rivals.items():
+    seg_errors[label] = np.linalg.norm(S.toarray() - W_seg) / np.linalg.norm(W_seg)
+    stages = f", {len(S.row_sizes)} stages" if hasattr(S, "row_sizes") else ""
+    print(f"{label:<33} {S.nparams / W_seg.size:6.1%} of the numbers, error "
+          f"{seg_errors[label]:7.3%}{stages}")
+print(f"target: at most {DESIGN_SHARE:.0%} of the numbers, error at most {DESIGN_ERROR:.0%}")
+if design_solved:
+    found = rivals["your sss_design"].row_sizes
+    print(f"your stages {found.tolist()}; the segments {segments.tolist()}")
+
+# %% [markdown]
 # ## Questions
 #
 # **Question 2.** The exact SSS realization of section 1 needed states of the sizes it
@@ -370,13 +453,17 @@ for method, layer in layers.items():
 #   MobileNetV2's classifier low rank is still the stronger structure.
 # - Distillation on features trains the generators without labels; on views of 15
 #   photos it shows the mechanics more than generalization.
+# - Stages matter as much as states: on a matrix that is SSS for uneven segments, the
+#   right stages reach the target that uniform stages and low rank miss by far.
 
 # %%
 print(measured(
     [(f"{r['method']} at {r['share']:.0%}", f"weight error {r['weight_error']:.3f}, agreement "
       f"{r['agreement']:.3f}") for r in results]
     + [(f"{method} fine-tuned", f"held-out agreement {b:.3f} -> {a:.3f}")
-       for method, (b, a) in tuned.items()]))
+       for method, (b, a) in tuned.items()]
+    + [(f"segmented matrix: {label}", f"error {e:.3%} at {rivals[label].nparams / W_seg.size:.1%} "
+        "of the numbers") for label, e in seg_errors.items()]))
 
 # %% [markdown]
 # **Going further** (not graded).

@@ -235,6 +235,8 @@ def grade_exercise(name, namespace, hidden):
         return 0, "hidden test: not implemented yet"
     except AssertionError as error:
         return 0, f"hidden test failed: {_assertion(error)}"
+    except exercises.CheckSetupError as error:  # the grader's machine, not the student
+        return 0, f"hidden test could not prepare its case, grade again: {_first_line(error)}"
     except Exception as error:
         return 0, f"hidden test: your code raised {type(error).__name__}: {_first_line(error)}"
     return exercises.exercise(name).points, ""

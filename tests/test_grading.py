@@ -109,6 +109,16 @@ def test_another_chapters_notebook_gets_zero_and_says_which_it_is(tmp_path):
     assert row["reason"] == "this is chapter 02_pruning's notebook, not 01_svd_wine_mlp's"
 
 
+def test_a_hidden_test_that_cannot_prepare_its_case_is_not_the_students_fault():
+    def hidden(ns):
+        raise exercises.CheckSetupError("budget_network raised OSError: disk full")
+
+    solved = {"rank_r_params": lambda n_in, n_out, rank: rank * (n_in + n_out + 1)}
+    assert grading.grade_exercise("rank_r_params", solved, {"rank_r_params": hidden}) == (
+        0, "hidden test could not prepare its case, grade again: budget_network raised "
+           "OSError: disk full")
+
+
 def test_a_class_in_subprocesses(tmp_path):
     """Solutions full, stubs zero, and every kind of broken notebook costs only its own points."""
     folder = tmp_path / "submissions"

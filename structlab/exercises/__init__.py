@@ -22,6 +22,7 @@ Examples
 (True, 1)
 """
 
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -60,6 +61,26 @@ class CheckResult:
 
 
 _EXERCISES = {}
+
+
+class CheckSetupError(RuntimeError):
+    """A check's own preparation failed (its data, its trained network), not the student's code."""
+
+
+def check_setup(build):
+    """Decorate a check's preparation so that its failures are reported as the check's own.
+
+    A design task's check loads data and trains (or loads from the cache) its network
+    before it calls the student's code; if that fails (a full disk, an unreadable
+    cache), the verdict must not say "your code raised".
+    """
+    @functools.wraps(build)
+    def prepare(*args, **kwargs):
+        try:
+            return build(*args, **kwargs)
+        except Exception as exc:
+            raise CheckSetupError(f"{build.__name__} raised {type(exc).__name__}: {exc}") from exc
+    return prepare
 
 
 def register(name, chapter, points):
@@ -123,6 +144,10 @@ def run_check(name, answer):
         message, passed = "not implemented yet: replace the NotImplementedError line", False
     except AssertionError as exc:
         message, passed = str(exc) or "wrong answer", False
+    except CheckSetupError as exc:
+        message, passed = (f"the check could not prepare its case ({exc}); this is not your "
+                           "code: run the cell again, and tell your instructor if it "
+                           "persists"), False
     except Exception as exc:  # the student's code failed: report it, keep the notebook going
         message, passed = f"your code raised {type(exc).__name__}: {exc}", False
     return CheckResult(name, passed, message, entry.points if passed else 0)

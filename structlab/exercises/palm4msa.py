@@ -6,7 +6,7 @@ import numpy as np
 
 from structlab.approx.palm4msa import Constraint, project_splin, rectangular_constraints
 from structlab.approx.svd import lowrank_approximation
-from structlab.exercises import SPLITS, check_accuracy_kept, held_out, register
+from structlab.exercises import SPLITS, check_accuracy_kept, check_setup, held_out, register
 from structlab.structures.sparse_product import SparseProduct
 
 CHAPTER = "04_palm4msa"
@@ -127,6 +127,7 @@ def conv2_outcome(design, splits=("val",)):
 
 
 @functools.lru_cache(maxsize=None)
+@check_setup
 def _conv2_references(split, rank):
     """``(low rank, dense)`` accuracies of the check's LeNet-5 on ``split``: the same for
     every answer of a given size, so measured once per process (0.0 when no rank fits)."""
@@ -140,6 +141,7 @@ def _conv2_references(split, rank):
     return lowrank, accuracy(model, *held_out(data, split))
 
 
+@check_setup
 def _conv2_network():
     """The check's LeNet-5 (trained on MNIST's first 3000 images for 3 epochs, cached)
     and MNIST, loaded once for both, as :func:`structlab.exercises.pruning.budget_network`."""

@@ -5,7 +5,7 @@ import copy
 import numpy as np
 
 from structlab.approx.pruning import magnitude_mask
-from structlab.exercises import SPLITS, check_accuracy_kept, held_out, register
+from structlab.exercises import SPLITS, check_accuracy_kept, check_setup, held_out, register
 from structlab.structures.sparse import relative_indices
 
 CHAPTER = "02_pruning"
@@ -47,6 +47,91 @@ def _sparsity_mask(func):
     return "drops exactly the smallest fraction on 4 layers"
 
 
+def _masked_setting(seed, optimizer_class, **settings):
+    """A small network that has trained a few steps, then been cut; its masks, optimizer, data.
+
+    The optimizer carries state from before the cut (Adam's moments, SGD's momentum),
+    as a retraining that goes on after a cut does: a zero gradient alone does not keep
+    a pruned weight at zero.
+    """
+    import torch  # heavy: only when the check runs (see budget_network)
+    from torch import nn
+
+    torch.manual_seed(seed)
+    model = nn.Sequential()
+    for name, layer in [("fc1", nn.Linear(12, 16)), ("relu", nn.ReLU()), ("fc2", nn.Linear(16, 5))]:
+        model.add_module(name, layer)
+    X, y = torch.randn(6, 32, 12), torch.randint(0, 5, (6, 32))
+    optimizer = optimizer_class(model.parameters(), **settings)
+    for batch in range(3):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(X[batch]), y[batch]).backward()
+        optimizer.step()
+    masks = {name: torch.rand(getattr(model, name).weight.shape) > 0.5 for name in ("fc1", "fc2")}
+    with torch.no_grad():
+        for name, mask in masks.items():
+            getattr(model, name).weight.mul_(mask)
+    return model, masks, optimizer, X[3:], y[3:]
+
+
+def _reference_masked_step(model, masks, optimizer, X, y):
+    """One step of ``optimizer`` on the cross-entropy, pruned weights set back to zero after it."""
+    import torch  # heavy: only when the check runs (see budget_network)
+
+    optimizer.zero_grad()
+    loss = torch.nn.functional.cross_entropy(model(X), y)
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        for name, mask in masks.items():
+            getattr(model, name).weight.mul_(mask)
+    return loss.item()
+
+
+def check_masked_step(func, settings):
+    """Assert that ``func`` makes the reference's steps under each ``(seed, optimizer, kwargs)``.
+
+    ``optimizer`` is a name in ``torch.optim``; the visible check and the hidden
+    test differ in their settings only.
+    """
+    import torch  # heavy: only when the check runs (see budget_network)
+
+    for seed, optimizer_name, kwargs in settings:
+        optimizer_class = getattr(torch.optim, optimizer_name)
+        theirs, reference = (_masked_setting(seed, optimizer_class, **kwargs) for _ in range(2))
+        model, masks, optimizer, X, y = theirs
+        kept = {name: mask.clone() for name, mask in masks.items()}
+        what = optimizer_name
+        for step in range(len(X)):
+            loss = func(model, masks, optimizer, X[step], y[step])
+            expected = _reference_masked_step(*reference[:3], X[step], y[step])
+            assert all(torch.equal(masks[n], kept[n]) for n in kept), "leave the masks as they are"
+            assert isinstance(loss, float) and abs(loss - expected) <= 1e-5 * max(1, expected), (
+                f"{what}, step {step + 1}: return the batch's cross-entropy before the step as "
+                f"a float ({expected:.4f}), got {loss!r}")
+            for name, mask in masks.items():
+                weight = getattr(model, name).weight.detach()
+                alive = int((weight[~mask] != 0).sum())
+                assert not alive, (
+                    f"{what}, step {step + 1}: {alive} pruned weights of {name} are nonzero "
+                    "after your step. A zero gradient is not enough: the optimizer's momentum "
+                    "from before the cut still moves them. Set them to zero after the step")
+            for (name, got), want in zip(model.named_parameters(), reference[0].parameters()):
+                assert torch.allclose(got, want, atol=1e-6), (
+                    f"{what}, step {step + 1}: {name} differs from one optimizer step on the "
+                    "cross-entropy of the batch (gradients zeroed first, then backward, then "
+                    "the step, then the masks)")
+    return (f"pruned weights stay zero and the rest match the steps of "
+            f"{' and of '.join(name for _, name, _ in settings)}, carrying state from before "
+            "the cut")
+
+
+@register("masked_step", CHAPTER, points=2)
+def _masked_step(func):
+    return check_masked_step(func, [(0, "Adam", {"lr": 1e-2}),
+                                    (1, "SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 1e-3})])
+
+
 @register("count_fillers", CHAPTER, points=2)
 def _count_fillers(func):
     rng = np.random.default_rng(7)
@@ -72,6 +157,7 @@ BUDGET_LOSS = 0.01
 BUDGET_ROWS = 3000  # training rows of the check's network: seconds, not minutes, to grade
 
 
+@check_setup
 def budget_network():
     """The check's network: LeNet-300-100 trained on MNIST's first 3000 rows, and its data.
 

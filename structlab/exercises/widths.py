@@ -3,7 +3,7 @@
 import numpy as np
 
 from structlab.approx.widths import energy_width
-from structlab.exercises import SPLITS, check_accuracy_kept, held_out, register
+from structlab.exercises import SPLITS, check_accuracy_kept, check_setup, held_out, register
 
 CHAPTER = "06_evolving_widths"
 
@@ -84,10 +84,9 @@ def policy_outcome(choose, splits=("val",)):
     """
     # torch and the data come in only when this check runs: the grader's parent process
     # and the editions import every chapter's checks, and torch takes seconds to import
-    from structlab.datasets import mnist
     from structlab.nn.layers import stored_numbers
     from structlab.nn.models import EVOLVING_PAIRS, evolving_cnn
-    from structlab.nn.train import accuracy, train_cached
+    from structlab.nn.train import accuracy
     from structlab.nn.widths import WidthPolicy, evolve
 
     choice = choose()
@@ -98,17 +97,29 @@ def policy_outcome(choose, splits=("val",)):
         f"return (WidthPolicy, resize_until), got a {type(policy).__name__} first")
     assert isinstance(resize_until, int) and 0 <= resize_until <= POLICY_EPOCHS, (
         f"resize_until must be an int from 0 to {POLICY_EPOCHS}, got {resize_until!r}")
-    data = mnist()
+    fixed, data = _fixed_network()
     X, y = data.X_train[:POLICY_ROWS], data.y_train[:POLICY_ROWS]
-    fixed, _ = train_cached(lambda: evolving_cnn(POLICY_START, seed=0), X, y,
-                            name=f"evolving_fixed_{POLICY_ROWS}", epochs=POLICY_EPOCHS, lr=5e-3,
-                            seed=0, progress=False)
     model = evolve(evolving_cnn(POLICY_START, seed=0), EVOLVING_PAIRS, X, y, policy=policy,
                    epochs=POLICY_EPOCHS, resize_until=resize_until, lr=5e-3, seed=0,
                    progress=False).model
     return stored_numbers(model), stored_numbers(fixed), {
         split: (accuracy(model, *held_out(data, split)), accuracy(fixed, *held_out(data, split)))
         for split in splits}
+
+
+@check_setup
+def _fixed_network():
+    """The check's reference: the starting CNN trained at fixed widths (cached), and MNIST."""
+    from structlab.datasets import mnist  # see policy_outcome
+    from structlab.nn.models import evolving_cnn
+    from structlab.nn.train import train_cached
+
+    data = mnist()
+    fixed, _ = train_cached(lambda: evolving_cnn(POLICY_START, seed=0),
+                            data.X_train[:POLICY_ROWS], data.y_train[:POLICY_ROWS],
+                            name=f"evolving_fixed_{POLICY_ROWS}", epochs=POLICY_EPOCHS, lr=5e-3,
+                            seed=0, progress=False)
+    return fixed, data
 
 
 @register("width_policy", CHAPTER, points=3)

@@ -21,6 +21,18 @@ def hidden_tests():
 
 
 @cache
+def hidden_tests_from_source():
+    """The hidden tests as nbgrader runs them: each from its own cell source
+    (:func:`structlab.grading.hidden_source`), with nothing else of its module."""
+    tests = {}
+    for name, test in hidden_tests().items():
+        scope = {"__name__": "__main__"}
+        exec(grading.hidden_source(test), scope)
+        tests[name] = scope[test.__name__]
+    return tests
+
+
+@cache
 def solution_sources():
     return {stem: text for stem, text, _ in editions.chapter_sources()}
 

@@ -1,9 +1,10 @@
-"""Hidden tests for chapter 2: random shapes, qualities, sparsities and layouts."""
+"""Hidden tests for chapter 2: random shapes, qualities, sparsities and layouts; other
+optimizers for the masked step."""
 
 import numpy as np
 
 from structlab.approx.pruning import magnitude_mask
-from structlab.exercises.pruning import BUDGET_SHARE, check_budget
+from structlab.exercises.pruning import BUDGET_SHARE, check_budget, check_masked_step
 from structlab.structures.sparse import relative_indices
 
 
@@ -26,6 +27,13 @@ def hidden_sparsity_mask(ns):
         assert (~keep).sum() == round(sparsity * w.size)
         if keep.any() and (~keep).any():  # the dropped weights are the smallest ones
             assert np.abs(w[keep]).min() >= np.abs(w[~keep]).max()
+
+
+def hidden_masked_step(ns):
+    # other optimizers, with state of their own, and other networks' seeds
+    check_masked_step(ns["masked_step"], [(5, "AdamW", {"lr": 3e-3, "weight_decay": 0.1}),
+                                          (6, "RMSprop", {"lr": 1e-3, "momentum": 0.5}),
+                                          (7, "Adam", {"lr": 1e-3, "weight_decay": 1e-2})])
 
 
 def hidden_count_fillers(ns):

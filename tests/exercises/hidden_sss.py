@@ -1,7 +1,9 @@
-"""Hidden tests for chapter 5: random partitions (empty stages too) and state sizes."""
+"""Hidden tests for chapter 5: random partitions (empty stages too), state sizes, and the
+design task on seven segmented matrices the visible check never used."""
 
 import numpy as np
 
+from structlab.exercises.sss import check_sss_design
 from structlab.structures.sss import SSS, Causal
 
 
@@ -43,3 +45,7 @@ def hidden_hankel_rank(ns):
 def hidden_sss_nparams(ns):
     for _, rows, cols, lower, upper, S in _cases(16):
         assert ns["sss_nparams"](rows, cols, lower, upper) == S.nparams
+
+
+def hidden_sss_design(ns):
+    check_sss_design(ns["sss_design"], seeds=range(3, 10))

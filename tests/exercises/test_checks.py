@@ -11,6 +11,11 @@ from structlab.exercises import check
 from structlab.nn.widths import WidthPolicy
 
 
+def _sss_approximate(W, nparams):
+    from structlab.approx.sss import sss_approximate
+    return sss_approximate(W, nparams)
+
+
 def _stub(*args):
     raise NotImplementedError
 
@@ -58,6 +63,53 @@ def _palm_product(W, *constraints):
 def _chain_product(W, n_factors, k):
     from structlab.approx.palm4msa import hierarchical, rectangular_constraints
     return hierarchical(W, *rectangular_constraints(W.shape, n_factors, k), 30).product
+
+
+def _staged_sss(W, tol=1e-2, edges=False, full_states=False):
+    """Chapter 5's design with one thing wrong: the rank tolerance (None: matrix_rank's
+    default), the trivially low ranks at the edges counted, or every state kept."""
+    from structlab.approx.sss import sss_realization
+
+    def rank(M):
+        if tol is None:
+            return int(np.linalg.matrix_rank(M))
+        s = np.linalg.svd(M, compute_uv=False)
+        return int(np.sum(s > tol * s[0]))
+    n = len(W)
+    positions = np.arange(1, n)
+    ranks = np.array([max(rank(W[t:, :t]), rank(W[:t, t:])) for t in positions])
+    telling = np.ones(n - 1, bool) if edges else ranks < np.minimum(positions, n - positions)
+    state = ranks[telling].min()
+    cuts = positions[telling & (ranks == state)]
+    stages = np.diff([0, *cuts, n])
+    dims = [None] * 2 if full_states else [[state] * len(cuts)] * 2
+    return sss_realization(W, stages, stages, *dims)
+
+
+def _masked_step_with(model, masks, optimizer, X, y, mistake):
+    """Chapter 2's masked step with one thing wrong."""
+    import torch
+
+    if mistake != "no zero_grad":
+        optimizer.zero_grad()
+    if mistake == "mask first":  # masks the weights before the step, not after
+        with torch.no_grad():
+            for name, mask in masks.items():
+                getattr(model, name).weight.mul_(mask)
+    loss = torch.nn.functional.cross_entropy(model(X), y)
+    loss.backward()
+    if mistake == "mask gradients":  # zero gradients, but the momentum still moves them
+        for name, mask in masks.items():
+            getattr(model, name).weight.grad.mul_(mask)
+    if mistake != "no step":
+        optimizer.step()
+    if mistake not in ("mask first", "mask gradients"):
+        with torch.no_grad():
+            for name, mask in masks.items():
+                getattr(model, name).weight.mul_(mask if mistake != "inverted" else ~mask)
+    if mistake == "loss after":
+        return torch.nn.functional.cross_entropy(model(X), y).item()
+    return loss if mistake == "tensor" else loss.item()
 
 
 def _one_factor(W, k, identity=False):
@@ -228,10 +280,20 @@ PLAUSIBLE_MISTAKES = [
         W, Constraint("splin", (50, 50), 2), Constraint("splin", (50, 500), 48))),
     ("conv2_product", lambda W: _lowrank_product(W, 2)),  # low rank in disguise
     ("conv2_product", lambda W: _chain_product(W, 3, 16).toarray()),  # not a SparseProduct
+    ("sss_design", lambda W: _sss_approximate(W, W.size // 4)),  # uniform stages: 4-9 % error
+    ("sss_design", lambda W: _staged_sss(W, tol=None)),  # noise: every rank full, no cut found
+    ("sss_design", lambda W: _staged_sss(W, edges=True)),  # rank 1 at the edges: wrong cuts
+    ("sss_design", lambda W: _staged_sss(W, full_states=True)),  # right stages, noise kept
+    ("sss_design", lambda W: _staged_sss(W, tol=0.3)),  # tolerance so loose it drops signal
+    ("sss_design", lambda W: _staged_sss(W).toarray()),  # not an SSS
     ("std_mask", lambda w, q: np.abs(w) >= q * np.abs(w).mean()),  # mean |w| instead of std
     ("std_mask", lambda w, q: np.abs(w) <= q * w.std()),  # the mask of the *pruned* weights
     ("sparsity_mask", lambda w, s: np.abs(w) > np.quantile(np.abs(w), s)),  # count off by ties/rounding
     ("sparsity_mask", lambda w, s: np.argsort(np.abs(w), axis=None).reshape(w.shape) >= round(s * w.size)),
+    *[("masked_step", lambda m, masks, o, X, y, mistake=mistake: _masked_step_with(
+        m, masks, o, X, y, mistake)) for mistake in ("no zero_grad", "mask first",
+                                                      "mask gradients", "no step", "inverted",
+                                                      "loss after", "tensor")],
     ("count_fillers", lambda pos, b: sum(d // 2**b for d in np.diff([-1] + list(pos)))),  # off by one
     ("count_fillers", lambda pos, b: sum((d - 1) // 2**b for d in np.diff([0] + list(pos)))),  # start at 0
     ("kmeans_step", lambda w, c: _kmeans_step_with(w, c, empty="nan")),  # mean of nobody
@@ -308,6 +370,21 @@ def test_checks_catch_plausible_mistakes(name, wrong, capsys):
 def test_student_exceptions_are_reported_not_raised(capsys):
     assert not check("rank_r_params", lambda *a: 1 / 0)
     assert "your code raised ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_a_check_that_cannot_prepare_its_case_says_so_and_blames_no_student(monkeypatch, capsys):
+    import structlab.datasets
+
+    def full_disk(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(structlab.datasets, "wine", full_disk)
+    called = []
+    assert not check("small_wine_network", lambda X, y: called.append(1))
+    out = capsys.readouterr().out
+    assert ("the check could not prepare its case (_dense_wine raised OSError: No space left "
+            "on device); this is not your code") in out
+    assert "your code raised" not in out and not called
 
 
 def test_check_log(tmp_path, monkeypatch):
