@@ -4,8 +4,10 @@ A structure behaves like a read-only matrix ``S`` of shape ``(m, n)``: it knows
 how many numbers it stores (``nparams``) and how many bytes they take
 (``nbytes``), multiplies vectors without forming the dense matrix
 (``matvec``/``matmat``/``@``), states the multiply-adds of one product
-(``flops``), turns into a dense array (``toarray``) or a torch layer
-(``to_torch``), and works with :func:`scipy.sparse.linalg.aslinearoperator`.
+(``flops``), turns into a dense array (``toarray``, ``np.asarray``) or a torch
+layer (``to_torch``), has a transpose (``T``), and works with
+:func:`scipy.sparse.linalg.aslinearoperator`: with ``svds``, ``lsqr`` and 2-D
+operands, since those pass vectors as ``(n, 1)`` columns.
 """
 
 from abc import ABC, abstractmethod
@@ -43,13 +45,14 @@ class Structure(ReadOnly, ABC):
     """Abstract read-only structured matrix.
 
     Subclasses implement ``shape``, ``dtype``, ``nparams``, ``toarray``,
-    ``matmat``, ``rmatmat``, ``flops`` and ``to_torch``, and end their
+    ``matmat``, ``rmatmat``, ``T``, ``flops`` and ``to_torch``, and end their
     constructor with ``self._seal(...)`` (:class:`ReadOnly`); everything else
     is derived here.
     """
 
     # Makes ``ndarray @ structure`` defer to ``__rmatmul__`` instead of failing.
     __array_ufunc__ = None
+    ndim = 2
 
     @property
     @abstractmethod
@@ -78,6 +81,11 @@ class Structure(ReadOnly, ABC):
     def rmatmat(self, X):
         """``S.T @ X`` for ``X`` of shape ``(m, k)``, without forming ``S``."""
 
+    @property
+    @abstractmethod
+    def T(self):
+        """The transpose, a structure of the same kind."""
+
     @abstractmethod
     def flops(self, batch=1):
         """Multiply-adds of one product with ``batch`` vectors (the theoretical cost)."""
@@ -102,15 +110,23 @@ class Structure(ReadOnly, ABC):
         """Dense numbers divided by stored numbers (above 1 means smaller; inf for none)."""
         return self.dense_nparams / self.nparams if self.nparams else float("inf")
 
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(S)``: the dense matrix, built by :meth:`toarray` (``m * n`` numbers)."""
+        dense = self.toarray()
+        return dense if dtype is None else dense.astype(dtype, copy=False)
+
     def matvec(self, x):
-        """``S @ x`` for a vector ``x`` of length ``n``."""
-        x = self._operand(x, self.shape[1], "x", ndim=1)
-        return self.matmat(x[:, None])[:, 0]
+        """``S @ x`` for ``x`` of shape ``(n,)``, or ``(n, 1)`` as SciPy's operators pass it.
+
+        The result has the shape of ``x``'s kind: ``(m,)`` or ``(m, 1)``.
+        """
+        column = self._column(x, self.shape[1])
+        return self.matmat(column) if np.ndim(x) == 2 else self.matmat(column)[:, 0]
 
     def rmatvec(self, x):
-        """``S.T @ x`` for a vector ``x`` of length ``m``."""
-        x = self._operand(x, self.shape[0], "x", ndim=1)
-        return self.rmatmat(x[:, None])[:, 0]
+        """``S.T @ x`` for ``x`` of shape ``(m,)`` or ``(m, 1)``; see :meth:`matvec`."""
+        column = self._column(x, self.shape[0])
+        return self.rmatmat(column) if np.ndim(x) == 2 else self.rmatmat(column)[:, 0]
 
     def __matmul__(self, X):
         X = as_numpy(X, "X")
@@ -126,13 +142,20 @@ class Structure(ReadOnly, ABC):
         return (f"{type(self).__name__}(shape=({m}, {n}), nparams={self.nparams}, "
                 f"ratio={self.compression_ratio:.2f}x)")
 
+    @classmethod
+    def _column(cls, x, size):
+        """``x`` of shape ``(size,)`` or ``(size, 1)`` as a ``(size, 1)`` array."""
+        x = as_numpy(x, "x")
+        if x.shape not in ((size,), (size, 1)):
+            raise ValueError(f"x must have shape ({size},) or ({size}, 1), got {x.shape}")
+        return cls._operand(x.reshape(size, 1), size, "x")
+
     @staticmethod
-    def _operand(X, size, name, ndim=2):
-        """``X`` as a NumPy array of numbers with ``size`` rows (a vector of ``size`` if ``ndim`` 1)."""
+    def _operand(X, size, name):
+        """``X`` as a 2-D NumPy array of numbers with ``size`` rows."""
         X = as_numpy(X, name)
-        if X.ndim != ndim or X.shape[0] != size:
-            want = f"({size},)" if ndim == 1 else f"({size}, k)"
-            raise ValueError(f"{name} must have shape {want}, got {X.shape}")
+        if X.ndim != 2 or X.shape[0] != size:
+            raise ValueError(f"{name} must have shape ({size}, k), got {X.shape}")
         if X.dtype.kind not in "iufc":
             raise TypeError(f"{name} must hold numbers, got dtype {X.dtype}")
         return X

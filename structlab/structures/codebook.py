@@ -54,6 +54,10 @@ class Codebook(CSRStructure):
         self._seal(self.index, self.mask, self.csr.indices, self.csr.indptr)
 
     @property
+    def T(self):
+        return Codebook(self.centroids, self.index.T, self.mask.T, self.index_bits)
+
+    @property
     def bits(self):
         """Bits of one fixed-width index: ``ceil(log2 k)`` (at least 1)."""
         return max(1, math.ceil(math.log2(len(self.centroids))))

@@ -54,6 +54,10 @@ class LowRank(Structure):
     def toarray(self):
         return self.U @ self.V
 
+    @property
+    def T(self):
+        return LowRank(self.V.T, self.U.T)
+
     def matmat(self, X):
         X = self._operand(X, self.shape[1], "X")
         return self.U @ (self.V @ X)

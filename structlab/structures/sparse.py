@@ -120,6 +120,13 @@ class Sparse(CSRStructure):
         return self.csr.nnz
 
     @property
+    def T(self):
+        """The transpose (built through the dense matrix and its mask: ``m * n`` numbers)."""
+        kept = np.zeros(self.shape, dtype=bool)
+        kept.flat[self.positions()] = True
+        return Sparse(self.toarray().T, mask=kept.T, index_bits=self.index_bits)
+
+    @property
     def nbytes(self):
         gaps, _ = relative_indices(self.positions(), self.index_bits)
         return len(gaps) * self.dtype.itemsize + int(np.ceil(len(gaps) * self.index_bits / 8))

@@ -73,6 +73,10 @@ class SparseProduct(Structure):
             out = S @ out
         return self.lam * out
 
+    @property
+    def T(self):
+        return SparseProduct([S.T for S in reversed(self.factors)], self.lam)
+
     def matmat(self, X):
         X = self._operand(X, self.shape[1], "X")
         for S in reversed(self.factors):
