@@ -346,10 +346,8 @@ for method, layer in layers.items():
 # and states you choose. The check runs your function on three matrices with other
 # segments; the hidden test on seven more, so find the stages from `W`, not by eye.
 # The cell after the check shows how far `sss_approximate` (uniform stages only) and low
-# rank are from the target at the same size. Things to think about: where does a cut
-# have a small Hankel rank (your `hankel_rank`)? With noise, every block has full rank
-# for `np.linalg.matrix_rank`'s default tolerance. And a block with 3 columns has rank at
-# most 3, whatever the matrix.
+# rank are from the target at the same size. A question to start from: at which
+# positions would a cut have a small Hankel rank (your `hankel_rank`)?
 
 # %%
 W_seg, segments = segmented_matrix(SEED + 20)  # not one of the check's matrices

@@ -225,6 +225,8 @@ def grade_exercise(name, namespace, hidden):
         return 0, f"no function {name}: its exercise cell did not define it"
     try:
         result = exercises.run_check(name, answer)
+        if result.setup_failed:  # the grader's machine, not the student
+            return 0, f"visible check: {result.message}; grade again"
         if not result:
             return 0, ("not implemented yet" if result.message.startswith("not implemented")
                        else f"visible check: {result.message}")

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from structlab.approx.budget import METHODS
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -86,3 +88,15 @@ def test_kernels_benchmark_smoke_json(tmp_path):
     hadamard = [r for r in rows if r["case"] == "Hadamard 64" and r["method"] != "dense"]
     assert all(r["numbers"] == 2 * 64 * 6 and r["flop_ratio"] == 64 / 12 for r in hadamard)
     assert (tmp_path / "speed.png").stat().st_size > 10_000
+
+
+def test_torch_layers_smoke_json():
+    out = _run(BENCHMARKS / "torch_layers.py", "--smoke", "--json", "--batch", "1", "3")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["method"], r["batch"]) for r in rows] == [
+        (method, batch) for method in (*METHODS, "butterflies") for batch in (1, 3)]
+    for r in rows:  # each module computes its structure's product, and every field is filled
+        assert r["max_error"] < 1e-4 and r["numbers"] > 0 and r["dense_bytes"] > 0, r
+        assert r["forward_speedup"] == r["dense_forward_us"] / r["forward_us"] > 0
+    low = next(r for r in rows if r["method"] == "lowrank")
+    assert low["params"] == low["numbers"] and low["module_bytes"] == 4 * low["numbers"]

@@ -119,6 +119,19 @@ def test_a_hidden_test_that_cannot_prepare_its_case_is_not_the_students_fault():
            "OSError: disk full")
 
 
+def test_a_visible_check_that_cannot_prepare_its_case_asks_to_grade_again(monkeypatch):
+    import structlab.datasets
+
+    def full_disk(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(structlab.datasets, "wine", full_disk)
+    points, reason = grading.grade_exercise("small_wine_network", {"small_wine_network": len}, {})
+    assert points == 0 and reason.startswith(
+        "visible check: the check could not prepare its case (_dense_wine raised OSError: disk "
+        "full)") and reason.endswith("; grade again")
+
+
 def test_a_class_in_subprocesses(tmp_path):
     """Solutions full, stubs zero, and every kind of broken notebook costs only its own points."""
     folder = tmp_path / "submissions"

@@ -52,6 +52,7 @@ class CheckResult:
     passed: bool
     message: str
     points: int
+    setup_failed: bool = False  # the check's own preparation failed, not the answer
 
     def __bool__(self):
         return self.passed
@@ -78,6 +79,8 @@ def check_setup(build):
     def prepare(*args, **kwargs):
         try:
             return build(*args, **kwargs)
+        except CheckSetupError:  # a preparation inside another: named once
+            raise
         except Exception as exc:
             raise CheckSetupError(f"{build.__name__} raised {type(exc).__name__}: {exc}") from exc
     return prepare
@@ -145,9 +148,9 @@ def run_check(name, answer):
     except AssertionError as exc:
         message, passed = str(exc) or "wrong answer", False
     except CheckSetupError as exc:
-        message, passed = (f"the check could not prepare its case ({exc}); this is not your "
-                           "code: run the cell again, and tell your instructor if it "
-                           "persists"), False
+        message = (f"the check could not prepare its case ({exc}); this is not your code: run "
+                   "the cell again, and tell your instructor if it persists")
+        return CheckResult(name, False, message, 0, setup_failed=True)
     except Exception as exc:  # the student's code failed: report it, keep the notebook going
         message, passed = f"your code raised {type(exc).__name__}: {exc}", False
     return CheckResult(name, passed, message, entry.points if passed else 0)

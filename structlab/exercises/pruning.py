@@ -57,17 +57,20 @@ def _masked_setting(seed, optimizer_class, **settings):
     import torch  # heavy: only when the check runs (see budget_network)
     from torch import nn
 
-    torch.manual_seed(seed)
-    model = nn.Sequential()
-    for name, layer in [("fc1", nn.Linear(12, 16)), ("relu", nn.ReLU()), ("fc2", nn.Linear(16, 5))]:
-        model.add_module(name, layer)
-    X, y = torch.randn(6, 32, 12), torch.randint(0, 5, (6, 32))
+    with torch.random.fork_rng():  # seeded here without moving the notebook's own torch seed
+        torch.manual_seed(seed)
+        model = nn.Sequential()
+        for name, layer in [("fc1", nn.Linear(12, 16)), ("relu", nn.ReLU()),
+                            ("fc2", nn.Linear(16, 5))]:
+            model.add_module(name, layer)
+        X, y = torch.randn(6, 32, 12), torch.randint(0, 5, (6, 32))
+        masks = {name: torch.rand(getattr(model, name).weight.shape) > 0.5
+                 for name in ("fc1", "fc2")}
     optimizer = optimizer_class(model.parameters(), **settings)
     for batch in range(3):
         optimizer.zero_grad()
         nn.functional.cross_entropy(model(X[batch]), y[batch]).backward()
         optimizer.step()
-    masks = {name: torch.rand(getattr(model, name).weight.shape) > 0.5 for name in ("fc1", "fc2")}
     with torch.no_grad():
         for name, mask in masks.items():
             getattr(model, name).weight.mul_(mask)
@@ -101,24 +104,23 @@ def check_masked_step(func, settings):
         theirs, reference = (_masked_setting(seed, optimizer_class, **kwargs) for _ in range(2))
         model, masks, optimizer, X, y = theirs
         kept = {name: mask.clone() for name, mask in masks.items()}
-        what = optimizer_name
         for step in range(len(X)):
             loss = func(model, masks, optimizer, X[step], y[step])
             expected = _reference_masked_step(*reference[:3], X[step], y[step])
             assert all(torch.equal(masks[n], kept[n]) for n in kept), "leave the masks as they are"
             assert isinstance(loss, float) and abs(loss - expected) <= 1e-5 * max(1, expected), (
-                f"{what}, step {step + 1}: return the batch's cross-entropy before the step as "
+                f"{optimizer_name}, step {step + 1}: return the batch's cross-entropy before the step as "
                 f"a float ({expected:.4f}), got {loss!r}")
             for name, mask in masks.items():
                 weight = getattr(model, name).weight.detach()
                 alive = int((weight[~mask] != 0).sum())
                 assert not alive, (
-                    f"{what}, step {step + 1}: {alive} pruned weights of {name} are nonzero "
+                    f"{optimizer_name}, step {step + 1}: {alive} pruned weights of {name} are nonzero "
                     "after your step. A zero gradient is not enough: the optimizer's momentum "
                     "from before the cut still moves them. Set them to zero after the step")
             for (name, got), want in zip(model.named_parameters(), reference[0].parameters()):
                 assert torch.allclose(got, want, atol=1e-6), (
-                    f"{what}, step {step + 1}: {name} differs from one optimizer step on the "
+                    f"{optimizer_name}, step {step + 1}: {name} differs from one optimizer step on the "
                     "cross-entropy of the batch (gradients zeroed first, then backward, then "
                     "the step, then the masks)")
     return (f"pruned weights stay zero and the rest match the steps of "

@@ -280,7 +280,7 @@ PLAUSIBLE_MISTAKES = [
         W, Constraint("splin", (50, 50), 2), Constraint("splin", (50, 500), 48))),
     ("conv2_product", lambda W: _lowrank_product(W, 2)),  # low rank in disguise
     ("conv2_product", lambda W: _chain_product(W, 3, 16).toarray()),  # not a SparseProduct
-    ("sss_design", lambda W: _sss_approximate(W, W.size // 4)),  # uniform stages: 4-9 % error
+    ("sss_design", lambda W: _sss_approximate(W, W.size // 4)),  # uniform: 5-9 % error
     ("sss_design", lambda W: _staged_sss(W, tol=None)),  # noise: every rank full, no cut found
     ("sss_design", lambda W: _staged_sss(W, edges=True)),  # rank 1 at the edges: wrong cuts
     ("sss_design", lambda W: _staged_sss(W, full_states=True)),  # right stages, noise kept
@@ -385,6 +385,19 @@ def test_a_check_that_cannot_prepare_its_case_says_so_and_blames_no_student(monk
     assert ("the check could not prepare its case (_dense_wine raised OSError: No space left "
             "on device); this is not your code") in out
     assert "your code raised" not in out and not called
+
+
+def test_a_preparation_inside_another_is_named_once():
+    @exercises.check_setup
+    def inner():
+        raise OSError("disk full")
+
+    @exercises.check_setup
+    def outer():
+        return inner()
+
+    with pytest.raises(exercises.CheckSetupError, match="^inner raised OSError: disk full$"):
+        outer()
 
 
 def test_check_log(tmp_path, monkeypatch):

@@ -18,8 +18,8 @@ EXERCISES = [pytest.param(exercises.exercise(n).chapter, n, id=n) for n in exerc
 # each of their mistakes (a training each) through it again would prove nothing new.
 SAME_RULES_AND_TEST_SPLIT = {"prune_to_budget", "compress_to_budget", "conv2_product",
                              "width_policy", "fast_fc1"}
-# Every design task (3 points, graded by outcome): the first two also grade on cases of
-# their own in the hidden test (wine splits, segmented matrices).
+# Every design task (3 points, graded by outcome): small_wine_network's and sss_design's
+# hidden tests grade on cases of their own (other wine splits, other segmented matrices).
 DESIGN_TASKS = SAME_RULES_AND_TEST_SPLIT | {"small_wine_network", "sss_design"}
 
 
