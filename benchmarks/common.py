@@ -1,5 +1,6 @@
-"""What the benchmark scripts share: one way to print result rows."""
+"""What the benchmark scripts share: the layer benchmarks' options, one way to print result rows."""
 
+import argparse
 import json
 
 
@@ -24,3 +25,14 @@ def report(rows, *, as_json, title, header, format_row):
         print("-" * len(header))
     for row in rows:
         print(json.dumps(row) if as_json else format_row(row), flush=True)
+
+
+def layer_options(description):
+    """A parser with the options of the benchmarks that time layers at about ``--share`` of
+    their numbers: ``--smoke``, ``--json``, ``--batch`` and ``--share``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--smoke", action="store_true", help="small random matrix, seconds")
+    parser.add_argument("--json", action="store_true", help="one JSON object per row")
+    parser.add_argument("--batch", type=int, nargs="+", default=[1, 64])
+    parser.add_argument("--share", type=float, default=0.1)
+    return parser

@@ -14,10 +14,9 @@ speed-up / FLOP ratio. Goals at batch 1: the dense C kernel within 1.3x of
 NumPy; every structure achieving >= 50 % of its FLOP ratio.
 """
 
-import argparse
 
 import numpy as np
-from common import report
+from common import layer_options, report
 
 from structlab import kernels
 from structlab.info import versions
@@ -25,11 +24,7 @@ from structlab.kernel_bench import HEADER, cases, format_row, rows
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="small random matrix, seconds")
-    parser.add_argument("--json", action="store_true", help="one JSON object per row")
-    parser.add_argument("--batch", type=int, nargs="+", default=[1, 64])
-    parser.add_argument("--share", type=float, default=0.1)
+    parser = layer_options(__doc__.splitlines()[0])
     parser.add_argument("--plot", help="save the speed-up plot to this file")
     args = parser.parse_args()
     timing = dict(repeats=3, min_sample=2e-4) if args.smoke else {}

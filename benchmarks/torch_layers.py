@@ -16,12 +16,11 @@ are the issue's (every module faster than ``nn.Linear`` at batch 1, ``state_dict
 within 10 % of the structure's bytes).
 """
 
-import argparse
 import io
 
 import numpy as np
 import torch
-from common import report
+from common import layer_options, report
 
 from structlab.info import versions
 from structlab.kernel_bench import cases
@@ -98,11 +97,7 @@ def rows(case_list, batches, timing, seed=0):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="small random matrix, seconds")
-    parser.add_argument("--json", action="store_true", help="one JSON object per row")
-    parser.add_argument("--batch", type=int, nargs="+", default=[1, 64])
-    parser.add_argument("--share", type=float, default=0.1)
+    parser = layer_options(__doc__.splitlines()[0])
     args = parser.parse_args()
     timing = dict(repeats=3, min_sample=2e-4) if args.smoke else dict(repeats=7)
     v = versions()
