@@ -181,6 +181,25 @@ def budget_network():
     return model, data
 
 
+def designed_network(design):
+    """``design(model, X, y)`` on a copy of the check's network and its training rows.
+
+    Returns
+    -------
+    new, model : nn.Module
+        What ``design`` returned (checked to be a module), and the check's network.
+    data : structlab.datasets.Dataset
+    """
+    import torch  # heavy: only when the check runs (see budget_network)
+
+    model, data = budget_network()
+    X, y = data.X_train[:BUDGET_ROWS].copy(), data.y_train[:BUDGET_ROWS].copy()
+    new = design(copy.deepcopy(model), X, y)
+    assert isinstance(new, torch.nn.Module), (
+        f"return the network (a torch.nn.Module), got {type(new).__name__}")
+    return new, model, data
+
+
 def budget_outcome(recipe, splits=("val",)):
     """What ``recipe``'s network achieves: its share of the dense bytes, and accuracies.
 
@@ -194,16 +213,10 @@ def budget_outcome(recipe, splits=("val",)):
     accuracies : dict of {split: (accuracy, unpruned accuracy)}
         On each of ``splits`` (see :func:`structlab.exercises.held_out`).
     """
-    import torch  # heavy: only when the check runs (see budget_network)
-
     from structlab.nn.compress import model_storage, prunable_layers
     from structlab.nn.train import accuracy
 
-    model, data = budget_network()
-    X, y = data.X_train[:BUDGET_ROWS].copy(), data.y_train[:BUDGET_ROWS].copy()
-    pruned = recipe(copy.deepcopy(model), X, y)
-    assert isinstance(pruned, torch.nn.Module), (
-        f"return the pruned network (a torch.nn.Module), got {type(pruned).__name__}")
+    pruned, model, data = designed_network(recipe)
     # model_storage counts the Linear layers only: anything else would be stored for free
     layers = {name: tuple(getattr(pruned, name).weight.shape) for name in prunable_layers(pruned)}
     elsewhere = [name for name, _ in [*pruned.named_parameters(), *pruned.named_buffers()]

@@ -1,6 +1,9 @@
-"""Hidden tests for chapter 8: random fronts with ties, limits, rank budgets."""
+"""Hidden tests for chapter 8: random fronts with ties, limits, rank budgets; the design
+task's rules on the test split too."""
 
 import numpy as np
+
+from structlab.exercises.capstone import check_capstone_design
 
 
 def hidden_pareto_front(ns):
@@ -48,3 +51,7 @@ def hidden_allocate_ranks(ns):
         nparams = int(rng.integers(0, sum(c * len(s) for c, s in zip(costs, spectra)) + 10))
         got = [int(r) for r in ns["allocate_ranks"](spectra, costs, nparams)]
         assert got == _greedy(spectra, costs, nparams), (spectra, costs, nparams)
+
+
+def hidden_capstone_design(ns):
+    check_capstone_design(ns["capstone_design"], splits=("val", "test"))

@@ -112,6 +112,31 @@ def _masked_step_with(model, masks, optimizer, X, y, mistake):
     return loss if mistake == "tensor" else loss.item()
 
 
+def _capstone_with(model, X, y, share=0.1, epochs=5, fc3=False, prune=False):
+    """Chapter 8's design with one thing wrong: no retraining, too large a share, fc3
+    compressed too, or fc1 and fc2 pruned (a mask stores the dense weight and more)."""
+    from structlab.approx.svd import absorb_bias, allocate_ranks
+    from structlab.nn.compress import prune as prune_layers
+    from structlab.nn.compress import with_lowrank
+    from structlab.nn.train import train
+
+    if prune:
+        return prune_layers(model, sparsity={"fc1": 0.9, "fc2": 0.9})
+    layers = [model.fc1, model.fc2]
+    spectra = [np.linalg.svd(absorb_bias(layer.weight.detach().numpy(),
+                                         layer.bias.detach().numpy()), compute_uv=False)
+               for layer in layers]
+    costs = [sum(layer.weight.shape) + 1 for layer in layers]
+    budget = int(share * sum(layer.weight.numel() + layer.bias.numel() for layer in layers))
+    for name, rank in zip(("fc1", "fc2"), allocate_ranks(spectra, costs, budget)):
+        model = with_lowrank(model, name, rank=rank)
+    if fc3:
+        model = with_lowrank(model, "fc3", rank=4)
+    if epochs:
+        train(model, X, y, epochs=epochs, lr=1e-3, seed=0, progress=False)
+    return model
+
+
 def _one_factor(W, k, identity=False):
     from structlab.approx.palm4msa import project_splin
     from structlab.structures.sparse_product import SparseProduct
@@ -350,6 +375,12 @@ PLAUSIBLE_MISTAKES = [
     ("best_under", lambda rows, b, t: max(rows, key=lambda r: r["score"])),  # ignores the limits
     ("best_under", lambda rows, b, t: max((r for r in rows if r["bytes"] < b and r["us"] < t),
                                           key=lambda r: r["score"], default=None)),  # limits excluded
+    ("capstone_design", lambda model, X, y: model),  # nothing compressed
+    ("capstone_design", lambda model, X, y: _capstone_with(model, X, y, epochs=0)),  # no retraining
+    ("capstone_design", lambda model, X, y: _capstone_with(model, X, y, share=0.2, epochs=0)),
+    ("capstone_design", lambda model, X, y: _capstone_with(model, X, y, epochs=0, fc3=True)),
+    ("capstone_design", lambda model, X, y: _capstone_with(model, X, y, prune=True)),  # masks
+    ("capstone_design", lambda model, X, y: model.state_dict()),  # not a module
     ("allocate_ranks", lambda spectra, costs, n: _greedy_ranks(spectra, costs, n, share=False)),
     ("allocate_ranks", lambda spectra, costs, n: _greedy_ranks(spectra, costs, n, per_number=False)),
     ("allocate_ranks", lambda spectra, costs, n: _greedy_ranks(spectra, costs, n, skip=False)),

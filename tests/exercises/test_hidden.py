@@ -17,7 +17,7 @@ EXERCISES = [pytest.param(exercises.exercise(n).chapter, n, id=n) for n in exerc
 # test split: it rejects whatever the visible check rejects by construction, so running
 # each of their mistakes (a training each) through it again would prove nothing new.
 SAME_RULES_AND_TEST_SPLIT = {"prune_to_budget", "compress_to_budget", "conv2_product",
-                             "width_policy", "fast_fc1"}
+                             "width_policy", "fast_fc1", "capstone_design"}
 # Every design task (3 points, graded by outcome): small_wine_network's and sss_design's
 # hidden tests grade on cases of their own (other wine splits, other segmented matrices).
 DESIGN_TASKS = SAME_RULES_AND_TEST_SPLIT | {"small_wine_network", "sss_design"}
