@@ -26,7 +26,8 @@
 #    (numbers, bytes the kernel reads, accuracy, measured time);
 # 2. find the methods worth considering — the Pareto front — and pick one under a size
 #    and a latency limit;
-# 3. apply the recipe to your own model.
+# 3. spend one budget across several layers, and retrain to keep the accuracy;
+# 4. apply the recipe to your own model.
 
 # %% [markdown]
 # **Time.** Plan about 2 hours for the lab. In full mode the chapter ran in 2.0 minutes
@@ -489,6 +490,9 @@ for method in ("lowrank", "sss", "codebook"):
 #   lookup on it.
 # - Weight error, score and time rank methods differently: measure all three, on your
 #   own data and machine.
+# - One budget can be spent across layers where the spectra say; retraining with the
+#   structure held then wins back what the approximation lost (compare the design task's
+#   accuracy with the allocation's before it).
 
 # %%
 print(measured(
