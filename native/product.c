@@ -5,9 +5,10 @@
  *
  *   kind    PRODUCT_CSR or PRODUCT_BUTTERFLY
  *   m, n    the factor's shape
- *   stride  butterfly stride s (unused for CSR)
- *   index   offset of the factor's CSR indptr (m + 1) followed by its column
- *           indices in `index` (unused for a butterfly)
+ *   stride  butterfly stride s; for CSR, the bytes of one gap (1 or 2)
+ *   index   byte offset in `index` of the factor's CSR row pointers (int32,
+ *           m + 1, 4-byte aligned) followed by its gaps (rows.h; unused for
+ *           a butterfly)
  *   value   offset of the factor's numbers in `values`
  *
  * A butterfly factor of stride s (a power of two) has exactly two entries
@@ -16,7 +17,8 @@
  * of 2 s rows its loop is contiguous, so it vectorizes without gathers.
  *
  * Intermediate vectors go through two work buffers, each of (largest inner
- * size) x batch elements; the last factor writes into Y.
+ * size) x batch elements; the last factor writes into Y.  `work_rows` is the
+ * CSR kernel's (sparse_work_bytes of the widest factor).
  */
 #include "structlab.h"
 
@@ -53,9 +55,9 @@
 
 #define DEFINE_PRODUCT(T, SUFFIX)                                             \
     void product_apply_##SUFFIX(int64_t n_factors, const int64_t *desc,       \
-                                const int64_t *index, const T *values,        \
+                                const uint8_t *index, const T *values,        \
                                 const T *X, int64_t batch, T *Y,              \
-                                T *work_a, T *work_b)                         \
+                                T *work_a, T *work_b, void *work_rows)        \
     {                                                                         \
         const T *in = X;                                                      \
         for (int64_t f = 0; f < n_factors; ++f) {                             \
@@ -66,8 +68,9 @@
             if (row[0] == PRODUCT_BUTTERFLY)                                  \
                 butterfly_##SUFFIX(v, v + m, m, row[3], in, batch, out);      \
             else                                                              \
-                csr_apply_##SUFFIX(index + row[4], index + row[4] + m + 1, v, \
-                                   m, n, in, batch, out);                     \
+                csr_apply_##SUFFIX((const int32_t *)(index + row[4]),         \
+                                   index + row[4] + 4 * (m + 1), row[3], v,   \
+                                   m, n, in, batch, out, work_rows);          \
             in = out;                                                         \
         }                                                                     \
     }

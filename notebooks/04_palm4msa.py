@@ -244,8 +244,9 @@ check("sparse_product_nnz", sparse_product_nnz)
 # The first layer of chapter 2's network is $300 \times 784$ (235,200 weights, 88 % of
 # the network). We replace it by $J = 3$ sparse factors with $k$ nonzeros per row, for
 # several $k$, and compare with the truncated SVD that stores no more numbers. The new
-# layer is a real `SparseProductLinear`: it multiplies factor by factor and never forms
-# the dense weight. All accuracies are on the validation split.
+# layer is a real `SparseProductLinear`: it multiplies factor by factor (each factor a
+# call of the C kernel a pruned layer uses) and never forms the dense weight. All
+# accuracies are on the validation split.
 
 # %%
 data = mnist()
@@ -417,7 +418,7 @@ after = accuracy(tuned, *val)
 print(f"fc1 as {N_FACTORS} factors, k={K_TUNE} ({tune_fit.product.nparams} numbers): validation "
       f"accuracy {before:.4f} -> {after:.4f} after {FINETUNE_EPOCHS} epoch(s) "
       f"({time.perf_counter() - start:.0f} s); dense network {base300:.4f}")
-trained_values = sum(v.numel() for v in tuned.fc1.values)
+trained_values = sum(factor.values.numel() for factor in tuned.fc1.factors)
 print(f"trainable numbers in fc1: {trained_values} values + {tuned.fc1.bias.numel()} biases; "
       f"the supports are buffers, so the product still has {tuned.fc1.to_structure().nparams} nonzeros")
 

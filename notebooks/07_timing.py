@@ -211,30 +211,34 @@ else:
 # At batch 1 a layer's weights are read once per product, and reading them is most of the
 # work: the dense kernel streams $4mn$ bytes (float32). A structure that reads fewer bytes
 # can be faster even with as many multiply-adds (a 4-bit codebook), and one that reads
-# 8-byte indices beside its values pays for them.
+# wide indices beside its values pays for them. This course's CSR kernel stores where each
+# value sits as Deep Compression does, relative: a *gap* per value, the number of columns
+# since the previous value of its row (the first counts from the row's start), in 1 byte
+# when every gap fits (2 bytes otherwise), plus one 4-byte pointer per row to where the
+# row starts (`structlab.encoding.relative_positions`).
 #
 # ### Exercise 3 — bytes of a CSR product
 #
-# Write `csr_bytes(m, nnz, value_bytes, index_bytes)`: the bytes the CSR kernel reads for
-# one product (values, column indices, row pointers; ignore $x$ and $y$).
+# Write `csr_bytes(m, nnz, value_bytes, gap_bytes)`: the bytes the CSR kernel reads for
+# one product (values, gaps, row pointers; ignore $x$ and $y$).
 
 # %% tags=["exercise"]
-def csr_bytes(m, nnz, value_bytes, index_bytes):
-    """Bytes of the values, column indices and row pointers of an m-row CSR matrix.
+def csr_bytes(m, nnz, value_bytes, gap_bytes):
+    """Bytes of the values, gaps and row pointers of an m-row CSR matrix.
 
     Parameters
     ----------
     m, nnz : int
         Rows and stored entries.
-    value_bytes, index_bytes : int
-        Bytes per value and per index (row pointers are indices too).
+    value_bytes, gap_bytes : int
+        Bytes per value and per gap (the m + 1 row pointers are int32).
 
     Returns
     -------
     int
     """
     ### BEGIN SOLUTION
-    return nnz * (value_bytes + index_bytes) + (m + 1) * index_bytes
+    return nnz * (value_bytes + gap_bytes) + (m + 1) * 4
     ### END SOLUTION
 
 # %% tags=["check"]
@@ -265,9 +269,13 @@ for share in (0.05, 0.1, 0.3):
 # 1024-point Hadamard transform as 10 butterflies, and times each at batch 1 and 64 beside
 # the dense C kernel and NumPy (`python benchmarks/kernels.py` prints the same table;
 # in full mode the cell takes about half a minute).
-# *achieved* = measured speed-up / FLOP ratio. The last column holds the course's own
+# *achieved* = measured speed-up / FLOP ratio. *KB read* is what the kernel must read at
+# least once (its arrays and the input), *copy GB/s* the speed of NumPy copying that many
+# bytes in the same run, and *of bound* that copy's time divided by the kernel's: 1.00
+# would be a kernel as fast as memory lets it be. The last column holds the course's own
 # goals for its kernels at batch 1 (the dense C kernel within 1.3× of NumPy, every
-# structure achieving at least 0.5): `MISS` marks a kernel of ours that falls short of
+# structure achieving at least 0.5 of its FLOP ratio — `met flops` — or 0.7 of its
+# memory bound — `met bytes`): `MISS` marks a kernel of ours that falls short of
 # them, a fact about the kernel and this machine, not about your work.
 #
 # **Question 1 (predict before you run the next cell).** Order these by the speed-up you
@@ -281,12 +289,14 @@ for share in (0.05, 0.1, 0.3):
 # ### BEGIN SOLUTION
 # The butterflies (as butterflies) and low rank first: few multiply-adds in long,
 # contiguous loops. The butterflies as CSR next or far behind: the same multiply-adds,
-# but each one reads an index and gathers. Pruning and the codebook last: pruning pays a
-# stored index and a gather per value (at 10 % density it is close to dense speed), and
+# but each one reads a gap and gathers. Pruning and the codebook last: pruning pays a
+# stored gap and a gather per value (at 10 % density it is close to dense speed), and
 # the codebook does *all* $mn$ multiply-adds, only reading fewer bytes. At batch 64 the
-# dense product reuses each weight 64 times from cache, so whatever was limited by
-# memory traffic gains least: the codebook and pruning, whose advantage was bytes. The
-# table decides the order on this machine.
+# dense product reuses each weight 64 times from cache; the sparse kernels do too (they
+# run the whole batch through a row at once, each value scaling a contiguous row of the
+# transposed batch), so pruning and the sparse product can gain *more* than at batch 1.
+# The dense codebook gains least: its advantage was bytes, and at batch 64 bytes matter
+# least. The table decides the order on this machine.
 # ### END SOLUTION
 
 # %%
@@ -396,8 +406,8 @@ else:
 # ### BEGIN SOLUTION
 # The butterfly kernel knows where every nonzero is (a fixed stride pattern), so it
 # streams contiguous values and inputs without reading an index; the CSR kernel reads a
-# column index for every value and gathers the input from there, which costs more than
-# the multiply-add itself. The ratio of the two measured speed-ups is the price of the
+# gap for every value, adds it up to the column and gathers the input from there, which
+# costs more than the multiply-add itself. The ratio of the two measured speed-ups is the price of the
 # indices on this machine.
 # ### END SOLUTION
 
@@ -443,8 +453,8 @@ print(measured(
 #
 # 1. Time low rank at ranks 8 to 512 on the 1000 × 1280 layer at batch 1 and 64: where
 #    does each break even with the dense product, against `break_even_rank`?
-# 2. With `csr_bytes`, predict the speed-up of a 10 % pruned layer if its indices were
-#    4 or 2 bytes instead of 8. Which index width would make pruning beat the dense
-#    product by bytes alone?
+# 2. With `csr_bytes`, predict the speed-up of a 10 % pruned layer if it stored 8-byte
+#    column indices (as SciPy's CSR does on 64-bit machines) instead of 1-byte gaps. At
+#    what density does pruning stop beating the dense product by bytes alone, for each?
 # 3. Export a layer (`structlab export-layer`) and time it with `native/structlab-bench`:
 #    do the C numbers agree with the Python timer?

@@ -30,7 +30,8 @@ import scipy.sparse
 
 from structlab._validate import as_numpy
 from structlab.cache import atomic_write
-from structlab.packing import PRODUCT_BUTTERFLY, SSS_FIELDS, pack, unpack_bits
+from structlab.packing import (PRODUCT_BUTTERFLY, column_indices, factor_positions, pack,
+                               sss_product, unpack_bits)
 from structlab.structures.lowrank import LowRank
 
 _DTYPES = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
@@ -80,7 +81,8 @@ def _check_batch(X, n):
 
 
 _C_TYPES = {np.dtype(np.float32): "float[]", np.dtype(np.float64): "double[]",
-            np.dtype(np.int64): "int64_t[]", np.dtype(np.uint8): "uint8_t[]"}
+            np.dtype(np.int64): "int64_t[]", np.dtype(np.int32): "int32_t[]",
+            np.dtype(np.uint16): "uint16_t[]", np.dtype(np.uint8): "uint8_t[]"}
 
 
 def _ptr(a):
@@ -91,8 +93,9 @@ def _ptr(a):
 # --- one plan per structure --------------------------------------------------------
 
 
-def _csr_product(indptr, indices, values, shape, X):
-    return (scipy.sparse.csr_array((values, indices, indptr), shape=shape) @ X.T).T
+def _csr_product(indptr, gaps, values, shape, X):
+    csr = scipy.sparse.csr_array((values, column_indices(indptr, gaps), indptr), shape=shape)
+    return (csr @ X.T).T
 
 
 def _butterfly_product(values, stride, X):
@@ -110,40 +113,6 @@ def _codebook_weights(a, sizes, shape):
     return a["table"][index]
 
 
-def _sss_product(a, sizes, X):
-    """The SSS recursions of native/sss.c, stage by stage in NumPy, for a batch of rows."""
-    desc, values = a["desc"], a["values"]
-    f = {name: i for i, name in enumerate(SSS_FIELDS)}
-
-    def block(k, name, rows, cols):  # stored by columns
-        at = desc[k, f[name]]
-        return values[at:at + rows * cols].reshape(cols, rows).T
-
-    Y = np.zeros((X.shape[0], desc[:, f["m"]].sum()), X.dtype)
-    xs = [X[:, c:c + n] for c, n in desc[:, [f["col"], f["n"]]]]
-    ys = [Y[:, r:r + m] for r, m in desc[:, [f["row"], f["m"]]]]
-    K = len(desc)
-    for k in range(K):
-        m, n, dl = desc[k, [f["m"], f["n"], f["dl"]]]
-        ys[k] += xs[k] @ block(k, "D", m, n).T
-    state = None
-    for k in range(K - 1):
-        n, dl = desc[k, [f["n"], f["dl"]]]
-        new = xs[k] @ block(k, "B", dl, n).T
-        if k:
-            new += state @ block(k, "A", dl, desc[k - 1, f["dl"]]).T
-        state = new
-        ys[k + 1] += state @ block(k, "C", desc[k + 1, f["m"]], dl).T
-    for k in range(K - 2, -1, -1):
-        m, du = desc[k, [f["m"], f["du"]]]
-        new = xs[k + 1] @ block(k, "Ct", du, desc[k + 1, f["n"]]).T
-        if k + 2 < K:
-            new += state @ block(k, "At", du, desc[k + 1, f["du"]]).T
-        state = new
-        ys[k] += state @ block(k, "Bt", m, du).T
-    return Y
-
-
 def _fallback(p, X):
     """``X @ W.T`` computed in NumPy from the packed arrays (checks the layout too)."""
     a = p.arrays
@@ -152,23 +121,21 @@ def _fallback(p, X):
     if p.kind == "lowrank":
         return (X @ a["V"].T) @ a["Ut"]
     if p.kind == "csr":
-        return _csr_product(a["indptr"], a["indices"], a["values"], p.shape, X)
+        return _csr_product(a["indptr"], a["gaps"], a["values"], p.shape, X)
     if p.kind == "codebook":
         weights = _codebook_weights(a, p.sizes, p.shape)
         if not p.sizes["sparse"]:
             return X @ weights.reshape(p.shape).T
-        return _csr_product(a["indptr"], a["indices"], weights, p.shape, X)
+        return _csr_product(a["indptr"], a["gaps"], weights, p.shape, X)
     if p.kind == "product":
         for kind, m, n, stride, at_index, at_value in a["desc"]:
             if kind == PRODUCT_BUTTERFLY:
                 X = _butterfly_product(a["values"][at_value:at_value + 2 * m], stride, X)
             else:
-                indptr = a["index"][at_index:at_index + m + 1]
-                nnz = indptr[-1]
-                X = _csr_product(indptr, a["index"][at_index + m + 1:at_index + m + 1 + nnz],
-                                 a["values"][at_value:at_value + nnz], (m, n), X)
+                indptr, gaps = factor_positions(a["index"], at_index, m, stride)
+                X = _csr_product(indptr, gaps, a["values"][at_value:at_value + len(gaps)], (m, n), X)
         return X
-    return _sss_product(a, p.sizes, X)
+    return sss_product(a["desc"], a["values"], X)
 
 
 def _native_call(p, X, Y, work):
@@ -181,29 +148,35 @@ def _native_call(p, X, Y, work):
     elif p.kind == "lowrank":
         args = [_ptr(a["Ut"]), _ptr(a["V"]), m, p.sizes["r"], n, *io, _ptr(work[0])]
     elif p.kind == "csr":
-        args = [_ptr(a["indptr"]), _ptr(a["indices"]), _ptr(a["values"]), m, n, *io]
+        args = [_ptr(a["indptr"]), _ptr(a["gaps"]), p.sizes["gap_bytes"], _ptr(a["values"]), m, n,
+                *io, _ptr(work[0])]
     elif p.kind == "codebook":
-        csr = [_ptr(a["indptr"]), _ptr(a["indices"])] if p.sizes["sparse"] else [_ffi.NULL] * 2
+        csr = [_ptr(a["indptr"]), _ptr(a["gaps"])] if p.sizes["sparse"] else [_ffi.NULL] * 2
         args = [_ptr(a["packed"]), _ptr(a["row_bytes"]), p.sizes["bits"], _ptr(a["table"]), *csr,
-                m, n, *io, _ptr(work[0])]
+                p.sizes["gap_bytes"], m, n, *io, _ptr(work[0])]
     elif p.kind == "product":
         args = [p.sizes["factors"], _ptr(a["desc"]), _ptr(a["index"]), _ptr(a["values"]), *io,
-                _ptr(work[0]), _ptr(work[1])]
+                _ptr(work[0]), _ptr(work[1]), _ptr(work[2])]
     else:
         args = [p.sizes["stages"], _ptr(a["desc"]), _ptr(a["values"]), m, n, *io, _ptr(work[0]),
                 p.sizes["max_state"]]
     return kernel, args
 
 
+def _sparse_work_bytes(n, batch, dtype):
+    """Bytes of scratch memory the CSR and codebook kernels need for ``batch`` rows of ``n`` inputs."""
+    return int(_lib.sparse_work_bytes(n, batch, np.dtype(dtype).itemsize))
+
+
 def _work_buffers(p, batch, dtype):
     """Scratch memory each kernel needs, allocated once per batch size."""
     if p.kind == "lowrank":
         return [np.empty(p.sizes["r"], dtype)]
-    if p.kind == "codebook":
-        longest = np.diff(p.arrays["indptr"]).max(initial=0) if p.sizes["sparse"] else p.shape[1]
-        return [np.empty(int(longest) + 8, np.uint8)]  # + a byte of entries: unpacking rounds up
+    if p.kind in ("csr", "codebook"):
+        return [np.empty(_sparse_work_bytes(p.shape[1], batch, dtype), np.uint8)]
     if p.kind == "product":
-        return [np.empty(max(1, p.sizes["inner"] * batch), dtype) for _ in range(2)]
+        return [*(np.empty(max(1, p.sizes["inner"] * batch), dtype) for _ in range(2)),
+                np.empty(_sparse_work_bytes(p.sizes["widest"], batch, dtype), np.uint8)]
     if p.kind == "sss":
         return [np.empty(max(1, 2 * p.sizes["max_state"]), dtype)]
     return [None]
@@ -334,7 +307,8 @@ def lowrank_apply(U, V, X):
 
 
 _FILE_TYPES = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64",
-               np.dtype(np.int64): "i64", np.dtype(np.uint8): "u8"}
+               np.dtype(np.int64): "i64", np.dtype(np.int32): "i32", np.dtype(np.uint16): "u16",
+               np.dtype(np.uint8): "u8"}
 
 
 def export_layer(S, path, dtype=np.float32, butterflies=True):

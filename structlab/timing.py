@@ -121,7 +121,13 @@ def compare(S, batch=1, dtype=np.float32, seed=0, butterflies=True, **measure_kw
         vector), ``bytes`` and ``dense_bytes`` (what each kernel reads), the
         best and median seconds of ``structure``, ``dense_c`` and ``numpy``,
         ``flop_ratio`` (theoretical speed-up), ``speedup`` (dense C / structure,
-        best times) and ``achieved`` (= speedup / flop_ratio).
+        best times) and ``achieved`` (= speedup / flop_ratio). The memory
+        bound: ``read_bytes`` (the structure's arrays and the input, what the
+        kernel must read at least once), ``copy_best`` (seconds to copy that
+        many bytes with NumPy, measured in the same run: the copy bandwidth at
+        that working-set size, cache included) and ``bound_share`` (=
+        copy_best / structure_best, 1 for a kernel as fast as a copy of its
+        data).
 
     Examples
     --------
@@ -143,15 +149,20 @@ def compare(S, batch=1, dtype=np.float32, seed=0, butterflies=True, **measure_kw
     X = np.random.default_rng(seed).standard_normal((batch, n)).astype(dtype)
     W_T = dense.packed.arrays["W"].T
     out = np.empty((batch, m), dtype)
+    read_bytes = plan.packed.nbytes + X.nbytes
+    source, target = np.ones(read_bytes, np.uint8), np.empty(read_bytes, np.uint8)
     times = {"structure": measure(plan.bind(X, out=np.empty_like(out)), **measure_kwargs),
              "dense_c": measure(dense.bind(X, out=np.empty_like(out)), **measure_kwargs),
-             "numpy": measure(lambda: np.matmul(X, W_T, out=out), **measure_kwargs)}
+             "numpy": measure(lambda: np.matmul(X, W_T, out=out), **measure_kwargs),
+             "copy": measure(np.copyto, target, source, **measure_kwargs)}
     row = {"kind": plan.kind, "shape": [m, n], "batch": batch, "flops": plan.packed.flops,
-           "dense_flops": m * n, "bytes": plan.packed.nbytes, "dense_bytes": dense.packed.nbytes}
+           "dense_flops": m * n, "bytes": plan.packed.nbytes, "dense_bytes": dense.packed.nbytes,
+           "read_bytes": read_bytes}
     for name, t in times.items():
         row[f"{name}_best"], row[f"{name}_median"] = t.best, t.median
     row["flop_ratio"] = m * n / plan.packed.flops
     row["speedup"] = times["dense_c"].best / times["structure"].best
     row["achieved"] = row["speedup"] / row["flop_ratio"]
+    row["bound_share"] = times["copy"].best / times["structure"].best
     return row
 

@@ -84,7 +84,10 @@ def test_kernels_benchmark_smoke_json(tmp_path):
         assert r["flop_ratio"] == r["dense_flops"] / r["flops"]
         assert r["speedup"] == r["dense_c_best"] / r["structure_best"]
         assert 0 < r["structure_best"] <= r["structure_median"]
-        assert r["goal"] in (("met", "MISS") if r["batch"] == 1 else ("-",))
+        assert r["bound_share"] == r["copy_best"] / r["structure_best"]
+        assert r["read_bytes"] == r["bytes"] + 4 * r["batch"] * r["shape"][1]
+        goals = ("met", "MISS") if r["method"] == "dense" else ("met flops", "met bytes", "MISS")
+        assert r["goal"] in (goals if r["batch"] == 1 else ("-",))
     hadamard = [r for r in rows if r["case"] == "Hadamard 64" and r["method"] != "dense"]
     assert all(r["numbers"] == 2 * 64 * 6 and r["flop_ratio"] == 64 / 12 for r in hadamard)
     assert (tmp_path / "speed.png").stat().st_size > 10_000

@@ -86,4 +86,4 @@ def test_export_layer_and_bench_commands(tmp_path, capsys):
     assert main(["bench", "--smoke", "--batch", "1"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].startswith("case") and len(table) == 2 + 10
-    assert all(line.endswith(("met", "MISS")) for line in table[2:])
+    assert all(line.endswith(("met", "met flops", "met bytes", "MISS")) for line in table[2:])

@@ -16,7 +16,7 @@
  *     dtype f32                  f32 or f64
  *     shape 1000 1280            m n
  *     size stages 19             integer arguments, by name (any number)
- *     array desc i64 247         name, element type (f32 f64 i64 u8), count
+ *     array desc i64 247         name, element type (f32 f64 i64 i32 u16 u8), count
  *     <247 x 8 bytes>
  *     ...                        the structure's arrays in kernel order
  *     array dense f32 1280000    last: the dense matrix, row-major
@@ -59,8 +59,9 @@ static void fail(const char *what, const char *detail)
 
 static size_t item_size(const char *type)
 {
-    if (!strcmp(type, "f32")) return 4;
+    if (!strcmp(type, "f32") || !strcmp(type, "i32")) return 4;
     if (!strcmp(type, "f64") || !strcmp(type, "i64")) return 8;
+    if (!strcmp(type, "u16")) return 2;
     if (!strcmp(type, "u8")) return 1;
     fail("unknown element type ", type);
     return 0;
@@ -169,19 +170,21 @@ static int compare_doubles(const void *a, const void *b)
         T *X = malloc(sizeof(T) * batch * n), *Y = malloc(sizeof(T) * batch * m); \
         T *Yd = malloc(sizeof(T) * batch * m);                                 \
         const T *W = array(L, "dense");                                        \
-        void *work = 0, *work_b = 0;                                           \
+        void *work = 0, *work_b = 0, *work_rows = 0;                           \
         double best, median, dense_best, dense_median, diff = 0, scale = 0;    \
         srand(0);                                                              \
         for (int64_t i = 0; i < batch * n; ++i)                                \
             X[i] = (T)rand() / RAND_MAX - (T)0.5;                              \
         if (!strcmp(L->kind, "lowrank")) {                                     \
             work = malloc(sizeof(T) * size(L, "r"));                           \
-        } else if (!strcmp(L->kind, "codebook")) { /* rows hold <= n entries */\
-            work = malloc(n + 8);                                              \
+        } else if (!strcmp(L->kind, "codebook") || !strcmp(L->kind, "csr")) {  \
+            work = malloc(sparse_work_bytes(n, batch, sizeof(T)));             \
         } else if (!strcmp(L->kind, "product")) {                              \
             int64_t inner = size(L, "inner") * batch;                          \
             work = malloc(sizeof(T) * (inner ? inner : 1));                    \
             work_b = malloc(sizeof(T) * (inner ? inner : 1));                  \
+            work_rows = malloc(sparse_work_bytes(size(L, "widest"), batch,     \
+                                                 sizeof(T)));                  \
         } else if (!strcmp(L->kind, "sss")) {                                  \
             int64_t states = 2 * size(L, "max_state");                         \
             work = malloc(sizeof(T) * (states ? states : 1));                  \
@@ -197,28 +200,33 @@ static int compare_doubles(const void *a, const void *b)
             TIME_CALLS(lowrank_apply_##SUFFIX(Ut, V, m, r, n, X, batch, Y,     \
                                               work), repeats, best, median);   \
         } else if (!strcmp(L->kind, "csr")) {                                  \
-            const int64_t *indptr = array(L, "indptr");                        \
-            const int64_t *indices = array(L, "indices");                      \
+            const int32_t *indptr = array(L, "indptr");                        \
+            const void *gaps = array(L, "gaps");                               \
+            const int64_t gap_bytes = size(L, "gap_bytes");                    \
             const T *values = array(L, "values");                              \
-            TIME_CALLS(csr_apply_##SUFFIX(indptr, indices, values, m, n, X,    \
-                                          batch, Y), repeats, best, median);   \
+            TIME_CALLS(csr_apply_##SUFFIX(indptr, gaps, gap_bytes, values, m,  \
+                                          n, X, batch, Y, work),               \
+                       repeats, best, median);                                 \
         } else if (!strcmp(L->kind, "codebook")) {                             \
             const int sparse = size(L, "sparse") != 0;                         \
             const uint8_t *packed = array(L, "packed");                        \
-            const int64_t *row_bytes = array(L, "row_bytes");                  \
+            const int32_t *row_bytes = array(L, "row_bytes");                  \
             const int64_t bits = size(L, "bits");                              \
             const T *table = array(L, "table");                                \
-            const int64_t *indptr = sparse ? array(L, "indptr") : 0;           \
-            const int64_t *indices = sparse ? array(L, "indices") : 0;         \
+            const int32_t *indptr = sparse ? array(L, "indptr") : 0;           \
+            const void *gaps = sparse ? array(L, "gaps") : 0;                  \
+            const int64_t gap_bytes = size(L, "gap_bytes");                    \
             TIME_CALLS(codebook_apply_##SUFFIX(packed, row_bytes, bits, table, \
-                       indptr, indices, m, n, X, batch, Y, work),              \
+                       indptr, gaps, gap_bytes, m, n, X, batch, Y, work),      \
                        repeats, best, median);                                 \
         } else if (!strcmp(L->kind, "product")) {                              \
             const int64_t factors = size(L, "factors");                        \
-            const int64_t *desc = array(L, "desc"), *index = array(L, "index"); \
+            const int64_t *desc = array(L, "desc");                            \
+            const uint8_t *index = array(L, "index");                          \
             const T *values = array(L, "values");                              \
             TIME_CALLS(product_apply_##SUFFIX(factors, desc, index, values, X, \
-                       batch, Y, work, work_b), repeats, best, median);        \
+                       batch, Y, work, work_b, work_rows), repeats, best,      \
+                       median);                                                \
         } else if (!strcmp(L->kind, "sss")) {                                  \
             const int64_t stages = size(L, "stages");                          \
             const int64_t max_state = size(L, "max_state");                    \
@@ -241,7 +249,7 @@ static int compare_doubles(const void *a, const void *b)
                (long)n, L->dtype, (long)batch, dense_best * 1e6,              \
                dense_median * 1e6, best * 1e6, median * 1e6,                   \
                dense_best / best, scale > 0 ? diff / scale : diff);           \
-        free(X); free(Y); free(Yd); free(work); free(work_b);                  \
+        free(X); free(Y); free(Yd); free(work); free(work_b); free(work_rows);                  \
         return scale > 0 ? diff / scale : diff;                                \
     }
 

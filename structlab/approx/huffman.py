@@ -2,7 +2,7 @@
 
 After pruning and weight sharing, a layer is two streams of small integers: the
 codebook index of each stored weight, and the relative position of each stored
-weight (:func:`structlab.structures.sparse.relative_indices`). Both are far
+weight (:func:`structlab.encoding.relative_indices`). Both are far
 from uniform, so a Huffman code stores them in fewer bits than fixed width.
 
 Examples
@@ -17,14 +17,13 @@ Examples
 
 import heapq
 import itertools
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from structlab._validate import as_mask, as_numpy, check_int
 
-from structlab.structures.sparse import MAX_INDEX_BITS, relative_indices
+from structlab.encoding import MAX_INDEX_BITS, relative_indices, shared_value_bits
 
 FLOAT_BITS = 32  # centroids, biases and unshared weights are stored as float32
 LENGTH_BITS = 8  # a canonical Huffman table stores one code length per symbol
@@ -187,7 +186,7 @@ def layer_storage(name, mask, index=None, n_centroids=None, index_bits=5, n_bias
         # Fillers get their own symbol, n_centroids, so a decoder can tell them apart.
         symbols = np.full(len(gaps), n_centroids, dtype=np.int64)
         symbols[~is_filler] = index.ravel()[mask]
-        weight_bits = max(1, math.ceil(math.log2(n_centroids + bool(is_filler.any()))))
+        weight_bits = shared_value_bits(n_centroids, is_filler.any())
         extra += FLOAT_BITS * n_centroids
         stream_bits = _huffman_total(symbols)
     fixed = len(gaps) * (weight_bits + index_bits) + extra

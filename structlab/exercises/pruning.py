@@ -6,7 +6,7 @@ import numpy as np
 
 from structlab.approx.pruning import magnitude_mask
 from structlab.exercises import SPLITS, check_accuracy_kept, check_setup, held_out, register
-from structlab.structures.sparse import relative_indices
+from structlab.encoding import relative_indices
 
 CHAPTER = "02_pruning"
 

@@ -48,17 +48,17 @@ def _csr_bytes(func):
     for m, n, density, dtype in [(300, 784, 0.1, np.float32), (1000, 1280, 0.05, np.float32),
                                  (20, 30, 0.5, np.float64)]:
         packed = pack_csr(scipy.sparse.random(m, n, density, rng=rng), dtype)
-        nnz = len(packed.arrays["values"])
-        got = func(m, nnz, np.dtype(dtype).itemsize, 8)
+        nnz, gap = len(packed.arrays["values"]), packed.sizes["gap_bytes"]
+        got = func(m, nnz, np.dtype(dtype).itemsize, gap)
         assert got == packed.nbytes, (
-            f"{m} rows, {nnz} stored entries, {np.dtype(dtype).itemsize}-byte values: you said "
-            f"{got} bytes, the kernel reads {packed.nbytes}. Count the values, one 8-byte column "
-            "index per value, and the m + 1 row pointers")
-    got = func(10, 50, 4, 4)  # a kernel with 4-byte indices
-    assert got == 50 * 8 + 11 * 4, (
-        f"10 rows, 50 entries, 4-byte values and 4-byte indices: you said {got}, expected "
-        f"{50 * 8 + 11 * 4}. Use index_bytes for the column indices and the row pointers")
-    return "the bytes the C kernel reads, on 3 matrices, and with 4-byte indices"
+            f"{m} rows, {nnz} stored entries, {np.dtype(dtype).itemsize}-byte values, "
+            f"{gap}-byte gaps: you said {got} bytes, the kernel reads {packed.nbytes}. Count "
+            "the values, one gap per value, and the m + 1 row pointers (int32, 4 bytes each)")
+    got = func(10, 50, 4, 2)  # gaps of 2 bytes, where some gap is 256 columns or more
+    assert got == 50 * 6 + 11 * 4, (
+        f"10 rows, 50 entries, 4-byte values and 2-byte gaps: you said {got}, expected "
+        f"{50 * 6 + 11 * 4}. Use gap_bytes for the gaps; the row pointers stay 4 bytes")
+    return "the bytes the C kernel reads, on 3 matrices, and with 2-byte gaps"
 
 
 # The design task's target. At batch 1 a product is limited by the bytes it reads

@@ -1,11 +1,15 @@
 """Structured layers that train by backprop and run at their real, smaller shapes."""
 
 import numpy as np
+import scipy.sparse
 import torch
 from torch import nn
 
 from structlab._validate import as_matrix, as_vector, check_int
 from structlab.approx.svd import absorb_bias, lowrank_approximation
+from structlab.nn import ops
+from structlab.packing import pack_codebook, pack_csr, pack_sss, sss_product, unpack_sss
+from structlab.structures.sparse_product import SparseProduct
 
 
 def check_input(x, in_features, dtype):
@@ -171,16 +175,238 @@ class SharedWeights(nn.Module):
         return torch.where(self.mask, shared, torch.zeros((), dtype=shared.dtype))
 
 
+def _tensor(array):
+    """A NumPy array as a tensor that owns a copy (structures' arrays are read-only)."""
+    return torch.from_numpy(np.array(array))
+
+
+class _KernelLayer(nn.Module):
+    """What every layer on the C kernels shares: the input check, scratch memory, the two paths."""
+
+    def _features(self, x, dtype):
+        """``x`` checked, as a contiguous ``(batch, in_features)`` matrix, and its leading shape."""
+        check_input(x, self.in_features, dtype)
+        if x.device != self.device:
+            raise ValueError(f"the input is on {x.device} but the layer is on {self.device}: move "
+                             f"one (x.to('{self.device}') or layer.to('{x.device}'))")
+        return ops.rows2d(x)
+
+    def work(self, batch, dtype):
+        """Scratch memory of the row kernels for ``batch`` inputs, made once per batch size."""
+        cache = self.__dict__.setdefault("_work", {})  # not a buffer: never saved
+        if (batch, dtype) not in cache:
+            cache[(batch, dtype)] = ops.sparse_work(self.in_features, batch, dtype)
+        return cache[(batch, dtype)]
+
+    @property
+    def nparams(self):
+        return count_parameters(self)
+
+
+class _RowsLayer(_KernelLayer):
+    """A layer on the row kernels (``csr_*``, ``codebook_*``): :meth:`kernel_args` describes ``W``."""
+
+    def kernel_forward(self, X, numbers):
+        Y = X.new_empty(len(X), self.out_features)
+        args, _alive = self.kernel_args(numbers)
+        ops.run(f"{self.kernel}_apply", X.dtype, *args, ops.pointer(X), len(X), ops.pointer(Y),
+                ops.pointer(self.work(len(X), X.dtype)))
+        return Y
+
+    def kernel_backward(self, X, dY, numbers, input_grad, numbers_grad):
+        """``dX = dY @ W`` by the transposed kernel, the numbers' gradient by the ``_grad`` one."""
+        args, _alive = self.kernel_args(numbers)
+        work = ops.pointer(self.work(len(X), X.dtype))
+        dX = dnumbers = None
+        if input_grad:
+            dX = X.new_empty(X.shape)
+            ops.run(f"{self.kernel}_apply_t", X.dtype, *args, ops.pointer(dY), len(X),
+                    ops.pointer(dX), work)
+        if numbers_grad:
+            grad = self.gradient_buffer(numbers)
+            ops.run(f"{self.kernel}_grad", X.dtype, *args, ops.pointer(dY), ops.pointer(X),
+                    len(X), ops.pointer(grad), work)
+            dnumbers = grad[:len(numbers)]
+        return dX, dnumbers
+
+
+def _positions(indptr, gaps):
+    """Row and column (int64 tensors) of every stored entry, decoded from the narrow buffers."""
+    counts = torch.diff(indptr.long())
+    steps = torch.cumsum(gaps.long() + 1, 0)
+    before = torch.cat([steps.new_zeros(1), steps])[indptr[:-1].long()]
+    rows = torch.repeat_interleave(torch.arange(len(counts), device=gaps.device), counts)
+    return rows, steps - torch.repeat_interleave(before, counts) - 1
+
+
+class SparseLinear(_RowsLayer):
+    """Pruned linear layer ``y = W x``: the kept weights and their positions, nothing else.
+
+    ``values`` (the kept weights, row by row) is the only parameter; where
+    they sit is two buffers at the C kernels' encoding: ``indptr`` (int32 row
+    pointers) and ``gaps`` (uint8 relative column positions, uint16 where a
+    gap needs it; :func:`structlab.packing.relative_positions`). On the CPU
+    the forward and backward passes are the C kernels; elsewhere (or in
+    :func:`structlab.nn.ops.torch_path`) gathers and ``index_add``. Training
+    moves the values and never the positions.
+
+    Examples
+    --------
+    >>> import scipy.sparse
+    >>> layer = SparseLinear.from_csr(scipy.sparse.csr_array([[0.0, 2.0], [3.0, 0.0]]))
+    >>> layer.nparams, layer(torch.tensor([[1.0, 10.0]], dtype=torch.float64)).tolist()
+    (2, [[20.0, 3.0]])
+    """
+
+    kernel = "csr"
+
+    def __init__(self, shape, indptr, gaps, values):
+        super().__init__()
+        self.out_features, self.in_features = (int(s) for s in shape)
+        self.register_buffer("indptr", _tensor(indptr))
+        self.register_buffer("gaps", _tensor(gaps))
+        self.values = nn.Parameter(_tensor(values))
+
+    @classmethod
+    def from_csr(cls, matrix):
+        """The layer of a SciPy sparse matrix (its stored entries, explicit zeros included)."""
+        packed = pack_csr(matrix, matrix.dtype)
+        return cls(packed.shape, *(packed.arrays[k] for k in ("indptr", "gaps", "values")))
+
+    @property
+    def device(self):
+        return self.values.device
+
+    def kernel_args(self, values):
+        """The C kernel's arguments that describe the matrix, and the tensors they point into."""
+        buffers = self._buffers  # not self.indptr: nn.Module's attribute lookup costs microseconds
+        gaps = buffers["gaps"]
+        args = [ops.pointer(buffers["indptr"]), ops.pointer(gaps), gaps.element_size(),
+                ops.pointer(values), self.out_features, self.in_features]
+        return args, (values,)
+
+    def gradient_buffer(self, values):
+        """Where the kernel writes the values' gradient (every entry is written)."""
+        return torch.empty_like(values)
+
+    def forward(self, x):
+        X, lead = self._features(x, self.values.dtype)
+        if ops.kernels_take(X):
+            y = ops.product(X, self.values, self)
+        else:
+            rows, cols = _positions(self.indptr, self.gaps)
+            y = X.new_zeros(len(X), self.out_features).index_add(1, rows, X[:, cols] * self.values)
+        return y.reshape(*lead, self.out_features)
+
+    def to_csr(self):
+        """The current weight as a SciPy CSR array."""
+        rows, cols = (t.cpu().numpy() for t in _positions(self.indptr, self.gaps))
+        return scipy.sparse.csr_array((self.values.detach().cpu().numpy(), (rows, cols)),
+                                      shape=(self.out_features, self.in_features))
+
+
+class CodebookLinear(_RowsLayer):
+    """Weight-shared linear layer: every stored weight is ``centroids[k]`` for a packed index ``k``.
+
+    ``centroids`` is the only parameter; the indices stay packed ``bits`` to an
+    entry (``packed``, uint8, each row from the byte ``row_bytes[i]``, int32),
+    and a pruned layer's positions are ``indptr`` and ``gaps`` as in
+    :class:`SparseLinear` (empty for a dense one). Backpropagation gives each
+    centroid the sum of its entries' gradients (Deep Compression's
+    fine-tuning rule), by the C kernel on the CPU.
+
+    Examples
+    --------
+    >>> from structlab.structures import Codebook
+    >>> layer = CodebookLinear.from_codebook(Codebook([-1.0, 2.0], [[0, 1], [1, 1]]))
+    >>> layer.nparams, layer(torch.ones(1, 2)).tolist()
+    (2, [[1.0, 4.0]])
+    """
+
+    kernel = "codebook"
+
+    def __init__(self, shape, bits, centroids, packed, row_bytes, indptr=None, gaps=None):
+        super().__init__()
+        self.out_features, self.in_features = (int(s) for s in shape)
+        self.bits = int(bits)
+        self.centroids = nn.Parameter(_tensor(centroids))
+        self.register_buffer("packed", _tensor(packed))
+        self.register_buffer("row_bytes", _tensor(row_bytes))
+        self.register_buffer("indptr", _tensor(np.zeros(0, np.int32) if indptr is None else indptr))
+        self.register_buffer("gaps", _tensor(np.zeros(0, np.uint8) if gaps is None else gaps))
+
+    @classmethod
+    def from_codebook(cls, S, dtype=np.float32):
+        """The layer of a :class:`~structlab.structures.Codebook` (float32 centroids by default)."""
+        a = pack_codebook(S, dtype).arrays
+        return cls(S.shape, S.bits, np.asarray(S.centroids, dtype), a["packed"], a["row_bytes"],
+                   a.get("indptr"), a.get("gaps"))
+
+    @property
+    def device(self):
+        return self.centroids.device
+
+    @property
+    def pruned(self):
+        return len(self.indptr) > 0
+
+    def _table(self, centroids):
+        """The centroids zero-padded to the 32 values (at least) the kernel may read."""
+        table = centroids.new_zeros(max(32, 1 << self.bits))
+        table[:len(centroids)] = centroids
+        return table
+
+    def kernel_args(self, centroids):
+        """The C kernel's arguments that describe the matrix, and the tensors they point into."""
+        b, table = self._buffers, self._table(centroids)
+        positions = ([ops.pointer(b["indptr"]), ops.pointer(b["gaps"])] if self.pruned
+                     else [ops.null()] * 2)
+        args = [ops.pointer(b["packed"]), ops.pointer(b["row_bytes"]), self.bits,
+                ops.pointer(table), *positions, b["gaps"].element_size() if self.pruned else 0,
+                self.out_features, self.in_features]
+        return args, (table,)
+
+    def gradient_buffer(self, centroids):
+        """Where the kernel adds each entry's gradient: zeros, as long as the padded table."""
+        return self._table(torch.zeros_like(centroids))
+
+    def indices(self):
+        """Row, column and centroid index (int64 tensors) of every stored entry."""
+        m, n = self.out_features, self.in_features
+        if self.pruned:
+            rows, cols = _positions(self.indptr, self.gaps)
+        else:
+            rows = torch.arange(m, device=self.device).repeat_interleave(n)
+            cols = torch.arange(n, device=self.device).repeat(m)
+        counts = torch.bincount(rows, minlength=m)
+        within = torch.arange(len(rows), device=self.device) - torch.repeat_interleave(
+            torch.cumsum(counts, 0) - counts, counts)
+        first = self.row_bytes[:-1].long()[rows] * 8 + within * self.bits
+        bit_list = (self.packed.long()[:, None] >> torch.arange(8, device=self.device)) & 1
+        bit_list = bit_list.reshape(-1)
+        index = sum(bit_list[first + t] << t for t in range(self.bits))
+        return rows, cols, index
+
+    def forward(self, x):
+        X, lead = self._features(x, self.centroids.dtype)
+        if ops.kernels_take(X):
+            y = ops.product(X, self.centroids, self)
+        else:
+            rows, cols, index = self.indices()
+            y = X.new_zeros(len(X), self.out_features).index_add(
+                1, rows, X[:, cols] * self.centroids[index])
+        return y.reshape(*lead, self.out_features)
+
+
 class SparseProductLinear(nn.Module):
     """Linear layer ``y = S[0] @ ... @ S[J-1] @ x + b`` with fixed sparse supports.
 
-    Each factor keeps the positions of its nonzeros as buffers and their values
-    as a trainable parameter, so fine-tuning moves the values but never the
-    support. The input goes through the factors right to left, one
-    gather-multiply-scatter per factor (``index_add``), so a product costs one
-    multiply-add per nonzero and the dense weight is never formed. The scale
-    ``lam`` of a :class:`~structlab.structures.SparseProduct` is folded into the
-    first factor.
+    Each factor is a :class:`SparseLinear` (its values trainable, its
+    positions narrow buffers), so fine-tuning moves the values but never the
+    support, and the input goes through the factors right to left on the C
+    kernels, one multiply-add per nonzero; the dense weight is never formed.
+    The scale ``lam`` of a :class:`~structlab.structures.SparseProduct` is
+    folded into the first factor applied.
 
     Examples
     --------
@@ -193,56 +419,43 @@ class SparseProductLinear(nn.Module):
 
     def __init__(self, factors, bias=None):
         super().__init__()
-        self.shapes = [tuple(F.shape) for F in factors]
-        self.values = nn.ParameterList()
-        for j, F in enumerate(factors):
-            F = F.tocoo()
-            self.register_buffer(f"rows{j}", torch.as_tensor(F.row, dtype=torch.int64))
-            self.register_buffer(f"cols{j}", torch.as_tensor(F.col, dtype=torch.int64))
-            self.values.append(nn.Parameter(torch.as_tensor(F.data.copy())))
+        self.factors = nn.ModuleList(SparseLinear.from_csr(F) for F in factors)
         self.bias = None if bias is None else nn.Parameter(torch.as_tensor(bias).clone())
 
     @classmethod
     def from_product(cls, product, bias=None):
         """Layer computing ``product @ x + bias`` (``bias`` of shape (m,) or None)."""
-        factors = [F.copy() for F in product.factors]
-        factors[0] = factors[0] * product.lam
+        factors = [scipy.sparse.csr_array(F) for F in product.factors]
+        factors[-1] = factors[-1] * product.lam
         if bias is not None:
             bias = as_vector(bias, "bias", size=product.shape[0]).astype(product.dtype)
         return cls(factors, bias)
 
     @property
+    def shapes(self):
+        return [(F.out_features, F.in_features) for F in self.factors]
+
+    @property
     def in_features(self):
-        return self.shapes[-1][1]
+        return self.factors[-1].in_features
 
     @property
     def out_features(self):
-        return self.shapes[0][0]
+        return self.factors[0].out_features
 
     @property
     def nparams(self):
         return count_parameters(self)
 
     def forward(self, x):
-        check_input(x, self.in_features, self.values[0].dtype)
-        for j in reversed(range(len(self.shapes))):
-            rows, cols = getattr(self, f"rows{j}"), getattr(self, f"cols{j}")
-            out = x.new_zeros(*x.shape[:-1], self.shapes[j][0])
-            x = out.index_add(-1, rows, x[..., cols] * self.values[j])
+        check_input(x, self.in_features, self.factors[0].values.dtype)
+        for factor in reversed(self.factors):
+            x = factor(x)
         return x if self.bias is None else x + self.bias
 
     def to_structure(self):
         """The current weight as a :class:`~structlab.structures.SparseProduct` (bias left out)."""
-        import scipy.sparse
-
-        from structlab.structures.sparse_product import SparseProduct
-
-        factors = []
-        for j, shape in enumerate(self.shapes):
-            data = self.values[j].detach().cpu().numpy()
-            rows, cols = getattr(self, f"rows{j}").cpu().numpy(), getattr(self, f"cols{j}").cpu().numpy()
-            factors.append(scipy.sparse.csr_array((data, (rows, cols)), shape=shape))
-        return SparseProduct(factors)
+        return SparseProduct([F.to_csr() for F in self.factors])
 
 
 def filter_matrix(conv):
@@ -333,19 +546,19 @@ class SparseProductConv2d(nn.Module):
         return unpatch(self.linear(rows), height, width)
 
 
-def _parameters(arrays, dtype):
-    return nn.ParameterList([nn.Parameter(torch.as_tensor(np.array(a), dtype=dtype))
-                             for a in arrays])
-
-
-class SSSLinear(nn.Module):
+class SSSLinear(_KernelLayer):
     """Linear layer ``y = T x + b`` with ``T`` sequentially semiseparable, trained by backprop.
 
-    Every generator of :class:`~structlab.structures.sss.SSS` is a parameter
-    (the diagonal blocks, and ``B``, ``A``, ``C`` of the lower and upper
-    systems); the forward pass runs the two state recursions over the stages,
-    so the dense ``T`` is never formed and a batch costs ``nparams`` multiply-adds
-    per row. Initialize it from an approximation with :meth:`from_sss`.
+    Every generator of :class:`~structlab.structures.sss.SSS` (the diagonal
+    blocks, and ``B``, ``A``, ``C`` of the lower and upper systems) is stored
+    once, in the one array ``values`` the C kernel reads (the layout of
+    :func:`structlab.packing.pack_sss`, described per stage by the small
+    buffer ``desc``), and ``values`` is the layer's parameter. The forward
+    pass runs the two state recursions over the stages, so the dense ``T`` is
+    never formed and a batch costs ``nparams`` multiply-adds per row: on the
+    CPU the C kernel, elsewhere :func:`structlab.packing.sss_product` in
+    torch; the backward pass differentiates the latter. Initialize it from an
+    approximation with :meth:`from_sss`.
 
     Examples
     --------
@@ -360,12 +573,11 @@ class SSSLinear(nn.Module):
     def __init__(self, sss, bias=None, dtype=None):
         super().__init__()
         dtype = dtype or torch.from_numpy(np.empty(0, sss.dtype)).dtype
-        self.row_sizes = [int(s) for s in sss.row_sizes]
-        self.col_sizes = [int(s) for s in sss.col_sizes]
-        self.D = _parameters(sss.D, dtype)
-        for name, system in [("lower", sss.lower), ("upper", sss.upper)]:
-            for part in "BAC":
-                setattr(self, f"{name}_{part}", _parameters(getattr(system, part), dtype))
+        packed = pack_sss(sss, torch.empty(0, dtype=dtype).numpy().dtype)
+        self.out_features, self.in_features = packed.shape
+        self.max_state = packed.sizes["max_state"]
+        self.register_buffer("desc", _tensor(packed.arrays["desc"]))
+        self.values = nn.Parameter(_tensor(packed.arrays["values"]))
         self.bias = None if bias is None else nn.Parameter(torch.as_tensor(bias, dtype=dtype).clone())
 
     @classmethod
@@ -376,52 +588,36 @@ class SSSLinear(nn.Module):
         return cls(sss, bias)
 
     @property
-    def nparams(self):
-        return count_parameters(self)
+    def device(self):
+        return self.values.device
 
-    @staticmethod
-    def _split(x, sizes):
-        return list(torch.split(x, sizes, dim=-1))
+    def kernel_forward(self, X, values):
+        Y = X.new_empty(len(X), self.out_features)
+        work = X.new_empty(max(1, 2 * self.max_state))
+        ops.run("sss_apply", X.dtype, len(self.desc), ops.pointer(self.desc), ops.pointer(values),
+                self.out_features, self.in_features, ops.pointer(X), len(X), ops.pointer(Y),
+                ops.pointer(work), self.max_state)
+        return Y
 
-    def _causal(self, name, inputs, n_out):
-        """Block-lower part: the forward state recursion; returns per-stage outputs."""
-        B, A, C = (getattr(self, f"{name}_{p}") for p in "BAC")
-        outputs = [inputs[0].new_zeros(*inputs[0].shape[:-1], n_out[0])]
-        state = None
-        for k in range(len(B)):
-            state = inputs[k] @ B[k].T + (state @ A[k].T if k else 0)
-            outputs.append(state @ C[k].T)
-        return outputs
-
-    def _anticausal(self, name, inputs, n_out):
-        """Transpose of a block-lower part: the backward state recursion."""
-        B, A, C = (getattr(self, f"{name}_{p}") for p in "BAC")
-        outputs = [None] * len(n_out)
-        outputs[-1] = inputs[0].new_zeros(*inputs[0].shape[:-1], n_out[-1])
-        state = None
-        for k in range(len(B) - 1, -1, -1):
-            read = inputs[k + 1] @ C[k]
-            state = read if state is None else read + state @ A[k + 1]
-            outputs[k] = state @ B[k]
-        return outputs
+    def kernel_backward(self, X, dY, values, input_grad, values_grad):
+        """Both gradients from one run of the adjoint recursions (``sss_grad`` in native/sss.c)."""
+        states = int(self.desc[:, 2].sum() + self.desc[:, 3].sum()) + 2 * self.max_state
+        dX, grad = X.new_empty(X.shape), torch.zeros_like(values)
+        work = X.new_empty(max(1, states))  # named: a pointer does not keep its tensor alive
+        ops.run("sss_grad", X.dtype, len(self.desc), ops.pointer(self.desc), ops.pointer(values),
+                self.out_features, self.in_features, ops.pointer(X), ops.pointer(dY), len(X),
+                ops.pointer(dX), ops.pointer(grad), ops.pointer(work), self.max_state)
+        return dX if input_grad else None, grad if values_grad else None
 
     def forward(self, x):
-        check_input(x, sum(self.col_sizes), self.D[0].dtype)
-        parts = self._split(x, self.col_sizes)
-        lower = self._causal("lower", parts, self.row_sizes)
-        upper = self._anticausal("upper", parts, self.row_sizes)
-        y = torch.cat([u @ D.T + lo + up for u, D, lo, up in zip(parts, self.D, lower, upper)],
-                      dim=-1)
+        X, lead = self._features(x, self.values.dtype)
+        if ops.kernels_take(X):
+            y = ops.product(X, self.values, self)
+        else:
+            y = sss_product(self.desc.cpu().numpy(), self.values, X, torch.cat, torch.split)
+        y = y.reshape(*lead, self.out_features)
         return y if self.bias is None else y + self.bias
 
     def to_structure(self):
         """The current weight as an :class:`~structlab.structures.sss.SSS` (bias left out)."""
-        from structlab.structures.sss import SSS, Causal
-
-        def numpy(params):
-            return [p.detach().cpu().numpy() for p in params]
-
-        systems = [Causal(outs, ins, *(numpy(getattr(self, f"{name}_{p}")) for p in "BAC"))
-                   for name, outs, ins in [("lower", self.row_sizes, self.col_sizes),
-                                           ("upper", self.col_sizes, self.row_sizes)]]
-        return SSS(self.row_sizes, self.col_sizes, numpy(self.D), *systems)
+        return unpack_sss(self.desc.cpu().numpy(), self.values.detach().cpu().numpy())

@@ -6,7 +6,8 @@ import numpy as np
 import scipy.sparse
 
 from structlab._validate import as_mask, as_numpy, as_vector, check_int
-from structlab.structures.sparse import MAX_INDEX_BITS, CSRStructure
+from structlab.encoding import MAX_INDEX_BITS, relative_indices, shared_value_bits
+from structlab.structures.sparse import CSRStructure
 
 
 class Codebook(CSRStructure):
@@ -14,8 +15,8 @@ class Codebook(CSRStructure):
 
     ``nbytes`` is the fixed-width storage of Deep Compression: ``ceil(log2 k)``
     bits per stored index, the float32 table, and for a pruned matrix the
-    relative positions (see :func:`structlab.approx.huffman.layer_storage`,
-    which also gives the Huffman-coded size).
+    relative positions (as :func:`structlab.approx.huffman.layer_storage`
+    counts them, which also gives the Huffman-coded size).
 
     Parameters
     ----------
@@ -60,7 +61,7 @@ class Codebook(CSRStructure):
     @property
     def bits(self):
         """Bits of one fixed-width index: ``ceil(log2 k)`` (at least 1)."""
-        return max(1, math.ceil(math.log2(len(self.centroids))))
+        return shared_value_bits(len(self.centroids))
 
     @property
     def nparams(self):
@@ -69,26 +70,17 @@ class Codebook(CSRStructure):
 
     @property
     def nbytes(self):
+        k = len(self.centroids)
         if self.mask.all():
-            return math.ceil(self.mask.size * self.bits / 8) + 4 * len(self.centroids)
-        from structlab.approx.huffman import layer_storage
-
-        storage = layer_storage("", self.mask, self.index, len(self.centroids), self.index_bits)
-        return math.ceil(storage.fixed_bits / 8)
+            return math.ceil(self.mask.size * self.bits / 8) + 4 * k
+        if not self.mask.any():  # nothing stored, not even a table worth reading
+            return 0
+        gaps, is_filler = relative_indices(np.flatnonzero(self.mask), self.index_bits)
+        bits = len(gaps) * (shared_value_bits(k, is_filler.any()) + self.index_bits) + 32 * k
+        return math.ceil(bits / 8)
 
     def to_torch(self):
-        """A bias-free ``nn.Linear`` whose weight is a :class:`SharedWeights` parametrization."""
-        import torch
-        from torch import nn
-        from torch.nn.utils import parametrize
+        """A bias-free float32 :class:`~structlab.nn.layers.CodebookLinear`: packed indices, trainable table."""
+        from structlab.nn.layers import CodebookLinear
 
-        from structlab.nn.layers import SharedWeights
-
-        m, n = self.shape
-        layer = nn.Linear(n, m, bias=False)
-        parametrize.register_parametrization(
-            layer, "weight", SharedWeights(self.centroids, self.index, self.mask))
-        layer.parametrizations.weight.original.requires_grad_(False)
-        with torch.no_grad():
-            layer.parametrizations.weight.original.zero_()
-        return layer
+        return CodebookLinear.from_codebook(self)

@@ -4,54 +4,8 @@ import numpy as np
 import scipy.sparse
 
 from structlab._validate import as_mask, as_matrix, check_int
+from structlab.encoding import MAX_INDEX_BITS, relative_indices
 from structlab.structures.base import Structure
-
-# Relative positions wider than this never pay (a gap of 2**32 entries is a 16 GB matrix row).
-MAX_INDEX_BITS = 32
-
-
-def relative_indices(positions, index_bits):
-    """Encode sorted flat positions as gaps that fit in ``index_bits`` bits.
-
-    Deep Compression stores where each surviving weight sits as the distance
-    from the previous one. A gap ``d`` (1 <= d <= 2**index_bits) is stored as
-    ``d - 1``; a longer gap is bridged by *filler* entries, each a stored zero
-    weight ``2**index_bits`` further on.
-
-    Parameters
-    ----------
-    positions : array_like of int
-        Strictly increasing flat (row-major) positions of the kept weights.
-    index_bits : int, >= 1
-
-    Returns
-    -------
-    gaps : ndarray of int64
-        One stored value ``d - 1`` per entry, fillers included.
-    is_filler : ndarray of bool
-        Which entries are fillers (same length as ``gaps``).
-
-    Examples
-    --------
-    >>> gaps, filler = relative_indices([1, 4, 15], index_bits=3)
-    >>> gaps.tolist(), filler.tolist()
-    ([1, 2, 7, 2], [False, False, True, False])
-    """
-    index_bits = check_int(index_bits, "index_bits", low=1, high=MAX_INDEX_BITS)
-    positions = np.asarray(positions, dtype=np.int64)
-    if positions.ndim != 1 or np.any(np.diff(positions) <= 0) or np.any(positions < 0):
-        raise ValueError("positions must be a 1-D array of increasing non-negative integers")
-    span = 1 << index_bits
-    gaps = np.diff(positions, prepend=-1)
-    n_fillers = (gaps - 1) // span  # entries inserted before each kept weight
-    total = len(gaps) + int(n_fillers.sum())
-    is_filler = np.ones(total, dtype=bool)
-    kept_at = np.arange(len(gaps)) + np.cumsum(n_fillers)
-    is_filler[kept_at] = False
-    stored = np.full(total, span - 1, dtype=np.int64)
-    stored[kept_at] = gaps - n_fillers * span - 1
-    return stored, is_filler
-
 
 class CSRStructure(Structure):
     """Base of the structures whose products go through a SciPy CSR array ``self.csr``.
@@ -137,19 +91,10 @@ class Sparse(CSRStructure):
         return rows * self.shape[1] + self.csr.indices
 
     def to_torch(self):
-        """A bias-free ``nn.Linear`` whose weight is masked by a :class:`WeightMask`."""
-        import torch
-        from torch import nn
-        from torch.nn.utils import parametrize
+        """A bias-free :class:`~structlab.nn.layers.SparseLinear`: the kept weights and their positions."""
+        from structlab.nn.layers import SparseLinear
 
-        from structlab.nn.layers import WeightMask
-
-        m, n = self.shape
-        layer = nn.Linear(n, m, bias=False, dtype=torch.from_numpy(np.empty(0, self.dtype)).dtype)
-        with torch.no_grad():
-            layer.weight.copy_(torch.as_tensor(self.toarray()))
-        parametrize.register_parametrization(layer, "weight", WeightMask(self.mask()))
-        return layer
+        return SparseLinear.from_csr(self.csr)
 
     def mask(self):
         """Boolean ``(m, n)`` array of the stored positions."""

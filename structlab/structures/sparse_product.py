@@ -4,6 +4,7 @@ import numpy as np
 import scipy.sparse
 
 from structlab._validate import as_csr, as_matrix, check_float
+from structlab.encoding import relative_positions
 from structlab.structures.base import Structure
 
 
@@ -19,7 +20,10 @@ class SparseProduct(Structure):
     The product is applied factor by factor from the right, so ``S @ x`` costs
     one multiply-add per stored nonzero (``flops``) and the dense matrix is never
     formed. ``nparams`` counts the nonzeros of all factors; the scalar ``lam`` is
-    not counted because it can be folded into any factor.
+    not counted because it can be folded into any factor. ``nbytes`` counts
+    the nonzeros and where they sit, as the CSR kernels and
+    :class:`~structlab.nn.layers.SparseLinear` store them (int32 row pointers
+    and a 1- or 2-byte gap per entry, :func:`structlab.encoding.relative_positions`).
 
     Parameters
     ----------
@@ -66,6 +70,14 @@ class SparseProduct(Structure):
     @property
     def nparams(self):
         return sum(S.nnz for S in self.factors)
+
+    @property
+    def nbytes(self):
+        total = 0
+        for S in self.factors:  # sum_duplicates in __init__ sorted their indices
+            indptr, gaps = relative_positions(S.indptr, S.indices)
+            total += S.nnz * self.dtype.itemsize + indptr.nbytes + gaps.nbytes
+        return total
 
     def toarray(self):
         out = self.factors[-1].toarray()

@@ -5,7 +5,7 @@ import numpy as np
 
 from structlab.approx.pruning import magnitude_mask
 from structlab.exercises.pruning import BUDGET_SHARE, check_budget, check_masked_step
-from structlab.structures.sparse import relative_indices
+from structlab.encoding import relative_indices
 
 
 def hidden_std_mask(ns):

@@ -30,8 +30,8 @@ def hidden_csr_bytes(ns):
     rng = np.random.default_rng(19)
     for _ in range(20):
         m, nnz = int(rng.integers(1, 5000)), int(rng.integers(0, 10**6))
-        value, index = int(rng.choice([2, 4, 8])), int(rng.choice([1, 2, 4, 8]))
-        assert ns["csr_bytes"](m, nnz, value, index) == nnz * (value + index) + (m + 1) * index
+        value, gap = int(rng.choice([2, 4, 8])), int(rng.choice([1, 2]))
+        assert ns["csr_bytes"](m, nnz, value, gap) == nnz * (value + gap) + (m + 1) * 4
 
 
 def hidden_fast_fc1(ns):

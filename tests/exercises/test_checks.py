@@ -367,9 +367,10 @@ PLAUSIBLE_MISTAKES = [
     ("break_even_rank", lambda m, n: min(m, n) // 2),
     ("csr_matvec", _csr_matvec_row_offsets_from_zero),
     ("csr_matvec", lambda indptr, indices, values, x: np.zeros(len(indptr))),  # one row too many
-    ("csr_bytes", lambda m, nnz, value, index: nnz * (value + index)),  # forgot the row pointers
-    ("csr_bytes", lambda m, nnz, value, index: nnz * (value + 4) + (m + 1) * 4),  # 4-byte indices
-    ("csr_bytes", lambda m, nnz, value, index: nnz * (value + 8) + (m + 1) * 8),  # ignores index
+    ("csr_bytes", lambda m, nnz, value, gap: nnz * (value + gap)),  # forgot the row pointers
+    ("csr_bytes", lambda m, nnz, value, gap: nnz * (value + gap) + (m + 1) * gap),  # narrow pointers
+    ("csr_bytes", lambda m, nnz, value, gap: nnz * (value + 8) + (m + 1) * 8),  # int64 indices
+    ("csr_bytes", lambda m, nnz, value, gap: nnz * (value + 1) + (m + 1) * 4),  # ignores gap_bytes
     ("pareto_front", lambda sizes, scores: [int(np.argmax(scores))]),  # the best point only
     ("pareto_front", _pareto_front_strict),
     ("best_under", lambda rows, b, t: max(rows, key=lambda r: r["score"])),  # ignores the limits

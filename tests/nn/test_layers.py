@@ -91,7 +91,8 @@ def test_sparse_product_linear_matches_the_structure_and_keeps_supports(rng):
     assert layer.nparams == product.nparams + 6
     assert (layer.in_features, layer.out_features) == (9, 6)
     out.square().sum().backward()  # gradients reach every stored value, and only those
-    assert all(v.grad is not None and v.grad.shape == v.shape for v in layer.values)
+    assert all(F.values.grad is not None and F.values.grad.shape == F.values.shape
+               for F in layer.factors)
     np.testing.assert_allclose(layer.to_structure().toarray(), product.toarray())
 
 

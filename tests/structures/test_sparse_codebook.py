@@ -25,7 +25,7 @@ def _check_products(S, dense, rng):
     np.testing.assert_allclose(S.rmatmat(Y), dense.T @ Y)
     np.testing.assert_allclose(aslinearoperator(S) @ x, dense @ x)
     layer = S.to_torch()
-    out = layer(torch.as_tensor(X.T, dtype=layer.weight.dtype)).detach().numpy()
+    out = layer(torch.as_tensor(X.T, dtype=next(layer.parameters()).dtype)).detach().numpy()
     np.testing.assert_allclose(out, X.T @ dense.T, rtol=1e-5, atol=1e-5)
 
 

@@ -36,7 +36,9 @@ def test_counts(factors):
     S = SparseProduct(factors)
     nnz = sum(np.count_nonzero(F) for F in factors)
     assert S.shape == (6, 7) and S.nparams == nnz and S.flops(batch=4) == 4 * nnz
-    assert S.nbytes == 8 * nnz and S.compression_ratio == pytest.approx(42 / nnz)
+    # float64 values, int32 row pointers, one byte per position (every gap of 7 columns fits)
+    pointers = 4 * sum(F.shape[0] + 1 for F in S.factors)
+    assert S.nbytes == 8 * nnz + pointers + nnz and S.compression_ratio == pytest.approx(42 / nnz)
     assert all(scipy.sparse.issparse(F) and F.format == "csr" for F in S.factors)
 
 
