@@ -55,7 +55,8 @@ from structlab.approx.budget import approximate, hadamard_butterflies
 from structlab.exercises import check
 from structlab.exercises.pruning import budget_network
 from structlab.info import measured, summary
-from structlab.kernel_bench import HEADER, cases, format_row, matrix, rows
+from structlab.kernel_bench import (HEADER, TORCH_HEADER, cases, format_row, format_torch_row,
+                                    matrix, rows, torch_rows)
 from structlab.kernels import Plan
 from structlab.nn.compress import compress
 from structlab.timing import compare, measure
@@ -270,9 +271,11 @@ for share in (0.05, 0.1, 0.3):
 # the dense C kernel and NumPy (`python benchmarks/kernels.py` prints the same table;
 # in full mode the cell takes about half a minute).
 # *achieved* = measured speed-up / FLOP ratio. *KB read* is what the kernel must read at
-# least once (its arrays and the input), *copy GB/s* the speed of NumPy copying that many
-# bytes in the same run, and *of bound* that copy's time divided by the kernel's: 1.00
-# would be a kernel as fast as memory lets it be. The last column holds the course's own
+# least once (its arrays and the input), *copy GB/s* the bytes per second NumPy moves
+# (read and written) copying that many bytes in the same run, and *of bound* the time
+# reading *KB read* at that rate would take, divided by the kernel's time: near 1, the
+# kernel is as fast as the memory traffic allows (a kernel that only reads can exceed 1;
+# the dense product does). The last column holds the course's own
 # goals for its kernels at batch 1 (the dense C kernel within 1.3× of NumPy, every
 # structure achieving at least 0.5 of its FLOP ratio — `met flops` — or 0.7 of its
 # memory bound — `met bytes`): `MISS` marks a kernel of ours that falls short of
@@ -301,8 +304,9 @@ for share in (0.05, 0.1, 0.3):
 
 # %%
 table = []
+layers = list(cases(SMOKE, seed=SEED, progress=not SMOKE))  # fitted once, timed twice
 print(HEADER)
-for row in rows(cases(SMOKE, seed=SEED, progress=not SMOKE), batches=(1, 64), **TIMING):
+for row in rows(layers, batches=(1, 64), **TIMING):
     table.append(row)
     print(format_row(row))
 plots.speedups(table);
@@ -314,6 +318,23 @@ plots.speedups(table);
 # multiply-adds; above it, faster still (it also reads fewer bytes); below the dotted
 # line, it reaches less than half of its FLOP ratio. The codebook sits at a FLOP ratio
 # of 1: it does every multiply-add of the dense product.
+
+# %% [markdown]
+# ### The same structures in PyTorch
+#
+# A structure only helps a model if its *torch layer* is small and fast. Each layer of
+# `structlab.nn.layers` (`as_module(S)`) stores the structure's numbers as parameters and
+# its positions as narrow buffers, and on the CPU computes with the C kernels timed above
+# — forward, and backward for training (`structlab.nn.ops`). The table times each one
+# against `nn.Linear` of the same shape (PyTorch's own dense product), and against its
+# own C kernel (*/C*: what calling it from Python adds), and gives its saved size
+# (`state_dict`, as `torch.save` writes it) against the dense weight's
+# (`python benchmarks/torch_layers.py` prints the same table).
+
+# %%
+print(TORCH_HEADER)
+for row in torch_rows(layers, batches=(1, 64), **TIMING):
+    print(format_torch_row(row))
 
 # %% [markdown]
 # ## 6. Time against size

@@ -24,6 +24,7 @@ array([[ 3., 12.]])
 """
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
@@ -113,54 +114,11 @@ def _codebook_weights(a, sizes, shape):
     return a["table"][index]
 
 
-def _fallback(p, X):
-    """``X @ W.T`` computed in NumPy from the packed arrays (checks the layout too)."""
-    a = p.arrays
-    if p.kind == "dense":
-        return X @ a["W"].T
-    if p.kind == "lowrank":
-        return (X @ a["V"].T) @ a["Ut"]
-    if p.kind == "csr":
-        return _csr_product(a["indptr"], a["gaps"], a["values"], p.shape, X)
-    if p.kind == "codebook":
-        weights = _codebook_weights(a, p.sizes, p.shape)
-        if not p.sizes["sparse"]:
-            return X @ weights.reshape(p.shape).T
-        return _csr_product(a["indptr"], a["gaps"], weights, p.shape, X)
-    if p.kind == "product":
-        for kind, m, n, stride, at_index, at_value in a["desc"]:
-            if kind == PRODUCT_BUTTERFLY:
-                X = _butterfly_product(a["values"][at_value:at_value + 2 * m], stride, X)
-            else:
-                indptr, gaps = factor_positions(a["index"], at_index, m, stride)
-                X = _csr_product(indptr, gaps, a["values"][at_value:at_value + len(gaps)], (m, n), X)
-        return X
-    return sss_product(a["desc"], a["values"], X)
-
-
-def _native_call(p, X, Y, work):
-    """The C kernel of ``p`` and its arguments for the batch ``X`` (rows) into ``Y``."""
-    a, (m, n), batch = p.arrays, p.shape, X.shape[0]
-    kernel = getattr(_lib, f"{p.kind}_apply_{_DTYPES[X.dtype]}")
-    io = [_ptr(X), batch, _ptr(Y)]
-    if p.kind == "dense":
-        args = [_ptr(a["W"]), m, n, *io]
-    elif p.kind == "lowrank":
-        args = [_ptr(a["Ut"]), _ptr(a["V"]), m, p.sizes["r"], n, *io, _ptr(work[0])]
-    elif p.kind == "csr":
-        args = [_ptr(a["indptr"]), _ptr(a["gaps"]), p.sizes["gap_bytes"], _ptr(a["values"]), m, n,
-                *io, _ptr(work[0])]
-    elif p.kind == "codebook":
-        csr = [_ptr(a["indptr"]), _ptr(a["gaps"])] if p.sizes["sparse"] else [_ffi.NULL] * 2
-        args = [_ptr(a["packed"]), _ptr(a["row_bytes"]), p.sizes["bits"], _ptr(a["table"]), *csr,
-                p.sizes["gap_bytes"], m, n, *io, _ptr(work[0])]
-    elif p.kind == "product":
-        args = [p.sizes["factors"], _ptr(a["desc"]), _ptr(a["index"]), _ptr(a["values"]), *io,
-                _ptr(work[0]), _ptr(work[1]), _ptr(work[2])]
-    else:
-        args = [p.sizes["stages"], _ptr(a["desc"]), _ptr(a["values"]), m, n, *io, _ptr(work[0]),
-                p.sizes["max_state"]]
-    return kernel, args
+# --- one registry entry per kernel ---------------------------------------------------
+#
+# For each kind of layout: the C kernel's arguments around the batch (``io``: input,
+# batch size, output), its scratch memory, and the same product in NumPy from the same
+# arrays (the fallback, which checks the layout too).
 
 
 def _sparse_work_bytes(n, batch, dtype):
@@ -168,18 +126,117 @@ def _sparse_work_bytes(n, batch, dtype):
     return int(_lib.sparse_work_bytes(n, batch, np.dtype(dtype).itemsize))
 
 
-def _work_buffers(p, batch, dtype):
-    """Scratch memory each kernel needs, allocated once per batch size."""
-    if p.kind == "lowrank":
-        return [np.empty(p.sizes["r"], dtype)]
-    if p.kind in ("csr", "codebook"):
-        return [np.empty(_sparse_work_bytes(p.shape[1], batch, dtype), np.uint8)]
-    if p.kind == "product":
-        return [*(np.empty(max(1, p.sizes["inner"] * batch), dtype) for _ in range(2)),
-                np.empty(_sparse_work_bytes(p.sizes["widest"], batch, dtype), np.uint8)]
-    if p.kind == "sss":
-        return [np.empty(max(1, 2 * p.sizes["max_state"]), dtype)]
+def _no_work(p, batch, dtype):
     return [None]
+
+
+def _dense_arguments(p, io, work):
+    return [_ptr(p.arrays["W"]), *p.shape, *io]
+
+
+def _dense_fallback(p, X):
+    return X @ p.arrays["W"].T
+
+
+def _lowrank_arguments(p, io, work):
+    a, (m, n) = p.arrays, p.shape
+    return [_ptr(a["Ut"]), _ptr(a["V"]), m, p.sizes["r"], n, *io, _ptr(work[0])]
+
+
+def _lowrank_work(p, batch, dtype):
+    return [np.empty(p.sizes["r"], dtype)]
+
+
+def _lowrank_fallback(p, X):
+    return (X @ p.arrays["V"].T) @ p.arrays["Ut"]
+
+
+def _rows_work(p, batch, dtype):
+    return [np.empty(_sparse_work_bytes(p.shape[1], batch, dtype), np.uint8)]
+
+
+def _csr_arguments(p, io, work):
+    a = p.arrays
+    return [_ptr(a["indptr"]), _ptr(a["gaps"]), p.sizes["gap_bytes"], _ptr(a["values"]),
+            *p.shape, *io, _ptr(work[0])]
+
+
+def _csr_fallback(p, X):
+    return _csr_product(p.arrays["indptr"], p.arrays["gaps"], p.arrays["values"], p.shape, X)
+
+
+def _codebook_arguments(p, io, work):
+    a = p.arrays
+    positions = [_ptr(a["indptr"]), _ptr(a["gaps"])] if p.sizes["sparse"] else [_ffi.NULL] * 2
+    return [_ptr(a["packed"]), _ptr(a["row_bytes"]), p.sizes["bits"], _ptr(a["table"]),
+            *positions, p.sizes["gap_bytes"], *p.shape, *io, _ptr(work[0])]
+
+
+def _codebook_fallback(p, X):
+    a = p.arrays
+    weights = _codebook_weights(a, p.sizes, p.shape)
+    if not p.sizes["sparse"]:
+        return X @ weights.reshape(p.shape).T
+    return _csr_product(a["indptr"], a["gaps"], weights, p.shape, X)
+
+
+def _product_arguments(p, io, work):
+    a = p.arrays
+    return [p.sizes["factors"], _ptr(a["desc"]), _ptr(a["index"]), _ptr(a["values"]), *io,
+            *(_ptr(w) for w in work)]
+
+
+def _product_work(p, batch, dtype):
+    """Two intermediate batches, and the CSR kernel's scratch for the widest factor."""
+    return [*(np.empty(max(1, p.sizes["inner"] * batch), dtype) for _ in range(2)),
+            np.empty(_sparse_work_bytes(p.sizes["widest"], batch, dtype), np.uint8)]
+
+
+def _product_fallback(p, X):
+    a = p.arrays
+    for kind, m, n, stride, at_index, at_value in a["desc"]:
+        if kind == PRODUCT_BUTTERFLY:
+            X = _butterfly_product(a["values"][at_value:at_value + 2 * m], stride, X)
+        else:
+            indptr, gaps = factor_positions(a["index"], at_index, m, stride)
+            X = _csr_product(indptr, gaps, a["values"][at_value:at_value + len(gaps)], (m, n), X)
+    return X
+
+
+def _sss_arguments(p, io, work):
+    a = p.arrays
+    return [p.sizes["stages"], _ptr(a["desc"]), _ptr(a["values"]), *p.shape, *io,
+            _ptr(work[0]), p.sizes["max_state"]]
+
+
+def _sss_work(p, batch, dtype):
+    return [np.empty(max(1, 2 * p.sizes["max_state"]), dtype)]
+
+
+def _sss_fallback(p, X):
+    return sss_product(p.arrays["desc"], p.arrays["values"], X)
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """How one kind of :class:`~structlab.packing.Packed` layout is computed.
+
+    ``arguments(packed, io, work)`` gives the C kernel's arguments,
+    ``work(packed, batch, dtype)`` its scratch arrays (made once per batch
+    size) and ``fallback(packed, X)`` the product ``X @ W.T`` in NumPy.
+    """
+
+    arguments: object
+    work: object
+    fallback: object
+
+
+KERNELS = {"dense": Kernel(_dense_arguments, _no_work, _dense_fallback),
+           "lowrank": Kernel(_lowrank_arguments, _lowrank_work, _lowrank_fallback),
+           "csr": Kernel(_csr_arguments, _rows_work, _csr_fallback),
+           "codebook": Kernel(_codebook_arguments, _rows_work, _codebook_fallback),
+           "product": Kernel(_product_arguments, _product_work, _product_fallback),
+           "sss": Kernel(_sss_arguments, _sss_work, _sss_fallback)}
 
 
 class Plan:
@@ -242,15 +299,17 @@ class Plan:
         in advance (or the NumPy fallback).
         """
         X, out = self._checked(X, out)
+        entry = KERNELS[self.kind]
         if _lib is None:
             def fallback():
-                out[...] = _fallback(self.packed, X)
+                out[...] = entry.fallback(self.packed, X)
                 return out
             return fallback
         if X.shape[0] not in self._work:
-            self._work[X.shape[0]] = _work_buffers(self.packed, X.shape[0], self.dtype)
-        work = self._work[X.shape[0]]
-        kernel, args = _native_call(self.packed, X, out, work)
+            self._work[X.shape[0]] = entry.work(self.packed, X.shape[0], self.dtype)
+        kernel = getattr(_lib, f"{self.kind}_apply_{_DTYPES[X.dtype]}")
+        args = entry.arguments(self.packed, [_ptr(X), X.shape[0], _ptr(out)],
+                               self._work[X.shape[0]])
 
         def run():
             kernel(*args)

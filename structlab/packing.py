@@ -7,6 +7,7 @@ file of ``structlab export-layer``, so all three compute from one layout. The
 layouts are documented in the C sources (``native/*.c``).
 """
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -339,30 +340,41 @@ def pack(S, dtype=None, butterflies=True):
     return check_packed(_pack(S, dtype, butterflies))
 
 
+@functools.singledispatch
+def _pack_structure(S, dtype, butterflies):
+    """The layout of ``S`` by its type (the most specific registered class wins)."""
+    if isinstance(S, Structure):
+        raise TypeError(f"no kernel for {type(S).__name__}")
+    return pack_dense(as_matrix(S, "S"), dtype)
+
+
+def _built_once(packer):
+    """``packer(S, dtype)``, its errors said plainly for a structure changed after it was built."""
+    def pack_checked(S, dtype, butterflies):
+        try:
+            return packer(S, dtype, butterflies)
+        except (IndexError, AttributeError, TypeError, ValueError) as error:
+            # a structure whose attributes were replaced after it was built: they no longer fit
+            raise ValueError(f"{type(S).__name__} is inconsistent ({type(error).__name__}: "
+                             f"{error}); build it again rather than changing its arrays") from None
+    return pack_checked
+
+
+_pack_structure.register(CSRStructure, lambda S, dtype, butterflies: pack_csr(
+    as_csr(S.csr, f"{type(S).__name__}.csr"), dtype))
+_pack_structure.register(Codebook, _built_once(lambda S, dtype, _: pack_codebook(S, dtype)))
+_pack_structure.register(SparseProduct, _built_once(pack_product))
+_pack_structure.register(LowRank, _built_once(lambda S, dtype, _: pack_lowrank(S, dtype)))
+_pack_structure.register(SSS, _built_once(lambda S, dtype, _: pack_sss(S, dtype)))
+
+
 def _pack(S, dtype, butterflies):
     dtype = np.dtype(getattr(S, "dtype", np.float64) if dtype is None else dtype)
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64, got {dtype}")
     if scipy.sparse.issparse(S):
         return pack_csr(as_csr(S, "S"), dtype)
-    if isinstance(S, CSRStructure) and not isinstance(S, Codebook):
-        return pack_csr(as_csr(S.csr, f"{type(S).__name__}.csr"), dtype)
-    try:
-        if isinstance(S, Codebook):
-            return pack_codebook(S, dtype)
-        if isinstance(S, SparseProduct):
-            return pack_product(S, dtype, butterflies)
-        for kind, packer in [(LowRank, pack_lowrank), (SSS, pack_sss)]:
-            if isinstance(S, kind):
-                return packer(S, dtype)
-    except (IndexError, AttributeError, TypeError, ValueError) as error:
-        # a structure whose attributes were replaced after it was built: they no longer fit
-        raise ValueError(f"{type(S).__name__} is inconsistent ({type(error).__name__}: "
-                         f"{error}); build it again rather than changing its arrays") from None
-    if isinstance(S, Structure):
-        raise TypeError(f"no kernel for {type(S).__name__}")
-    W = as_matrix(S, "S")
-    return pack_dense(W, dtype)
+    return _pack_structure(S, dtype, butterflies)
 
 
 def _bad(p, what):

@@ -123,11 +123,13 @@ def compare(S, batch=1, dtype=np.float32, seed=0, butterflies=True, **measure_kw
         ``flop_ratio`` (theoretical speed-up), ``speedup`` (dense C / structure,
         best times) and ``achieved`` (= speedup / flop_ratio). The memory
         bound: ``read_bytes`` (the structure's arrays and the input, what the
-        kernel must read at least once), ``copy_best`` (seconds to copy that
-        many bytes with NumPy, measured in the same run: the copy bandwidth at
-        that working-set size, cache included) and ``bound_share`` (=
-        copy_best / structure_best, 1 for a kernel as fast as a copy of its
-        data).
+        kernel must read at least once), ``copy_best`` (seconds for NumPy to
+        copy that many bytes, in the same run, so at that working-set size,
+        caches included), ``bandwidth`` (bytes per second a copy moves, read
+        and written, as STREAM counts them) and ``bound_share`` (the time
+        reading ``read_bytes`` at that bandwidth would take, divided by the
+        kernel's: 1 for a kernel as fast as a copy's traffic; a kernel that
+        only reads can pass 1).
 
     Examples
     --------
@@ -163,6 +165,7 @@ def compare(S, batch=1, dtype=np.float32, seed=0, butterflies=True, **measure_kw
     row["flop_ratio"] = m * n / plan.packed.flops
     row["speedup"] = times["dense_c"].best / times["structure"].best
     row["achieved"] = row["speedup"] / row["flop_ratio"]
-    row["bound_share"] = times["copy"].best / times["structure"].best
+    row["bandwidth"] = 2 * read_bytes / times["copy"].best
+    row["bound_share"] = read_bytes / row["bandwidth"] / times["structure"].best
     return row
 

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from structlab.approx.budget import METHODS
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -84,7 +86,8 @@ def test_kernels_benchmark_smoke_json(tmp_path):
         assert r["flop_ratio"] == r["dense_flops"] / r["flops"]
         assert r["speedup"] == r["dense_c_best"] / r["structure_best"]
         assert 0 < r["structure_best"] <= r["structure_median"]
-        assert r["bound_share"] == r["copy_best"] / r["structure_best"]
+        assert r["bandwidth"] == 2 * r["read_bytes"] / r["copy_best"]
+        assert r["bound_share"] == pytest.approx(r["copy_best"] / 2 / r["structure_best"])
         assert r["read_bytes"] == r["bytes"] + 4 * r["batch"] * r["shape"][1]
         goals = ("met", "MISS") if r["method"] == "dense" else ("met flops", "met bytes", "MISS")
         assert r["goal"] in (goals if r["batch"] == 1 else ("-",))
@@ -101,5 +104,7 @@ def test_torch_layers_smoke_json():
     for r in rows:  # each module computes its structure's product, and every field is filled
         assert r["max_error"] < 1e-4 and r["numbers"] > 0 and r["dense_bytes"] > 0, r
         assert r["forward_speedup"] == r["dense_forward_us"] / r["forward_us"] > 0
+        assert r["c_us"] > 0 and r["train_speedup"] == r["dense_train_us"] / r["train_us"] > 0
+        assert r["state_dict_bytes"] < r["dense_bytes"], r  # the compressed numbers only
     low = next(r for r in rows if r["method"] == "lowrank")
-    assert low["params"] == low["numbers"] and low["module_bytes"] == 4 * low["numbers"]
+    assert low["params"] == low["numbers"] and low["state_dict_bytes"] > 4 * low["numbers"]

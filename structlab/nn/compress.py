@@ -13,7 +13,8 @@ from structlab.approx.palm4msa import hierarchical, rectangular_constraints
 from structlab.approx.pruning import magnitude_mask
 from structlab.approx.svd import truncated_svd
 from structlab.nn.layers import (LowRankLinear, SharedWeights, SparseProductConv2d,
-                                 SparseProductLinear, WeightMask, count_parameters, layer_matrix)
+                                 SparseProductLinear, WeightMask, as_module, count_parameters,
+                                 layer_matrix)
 from structlab.nn.train import accuracy, as_tensors, fit_full_batch
 
 
@@ -382,7 +383,7 @@ class StructuredLinear(nn.Module):
     def __init__(self, structure, bias=None, dtype=torch.float32):
         super().__init__()
         self.structure = structure
-        self.inner = structure.to_torch().to(dtype)
+        self.inner = as_module(structure).to(dtype)
         self.bias = None if bias is None else nn.Parameter(torch.as_tensor(bias, dtype=dtype))
 
     def forward(self, x):

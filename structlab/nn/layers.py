@@ -1,5 +1,7 @@
 """Structured layers that train by backprop and run at their real, smaller shapes."""
 
+import functools
+
 import numpy as np
 import scipy.sparse
 import torch
@@ -9,7 +11,7 @@ from structlab._validate import as_matrix, as_vector, check_int
 from structlab.approx.svd import absorb_bias, lowrank_approximation
 from structlab.nn import ops
 from structlab.packing import pack_codebook, pack_csr, pack_sss, sss_product, unpack_sss
-from structlab.structures.sparse_product import SparseProduct
+from structlab.structures import SSS, Codebook, LowRank, Sparse, SparseProduct
 
 
 def check_input(x, in_features, dtype):
@@ -621,3 +623,48 @@ class SSSLinear(_KernelLayer):
     def to_structure(self):
         """The current weight as an :class:`~structlab.structures.sss.SSS` (bias left out)."""
         return unpack_sss(self.desc.cpu().numpy(), self.values.detach().cpu().numpy())
+
+
+@functools.singledispatch
+def as_module(structure):
+    """The bias-free torch layer computing ``structure @ x``, storing what the structure stores.
+
+    One construction per structure, chosen on the torch side (the structures
+    know nothing of torch): :class:`LowRankLinear`, :class:`SparseLinear`
+    (pruning), :class:`CodebookLinear` (weight sharing, float32 table),
+    :class:`SparseProductLinear` and :class:`SSSLinear`, in the structure's
+    dtype unless said otherwise.
+
+    Examples
+    --------
+    >>> layer = as_module(LowRank(np.ones((4, 1)), np.ones((1, 3))))
+    >>> type(layer).__name__, layer.nparams, layer(torch.ones(2, 3, dtype=torch.float64)).shape
+    ('LowRankLinear', 7, torch.Size([2, 4]))
+    """
+    raise TypeError(f"no torch layer for {type(structure).__name__}: as_module takes "
+                    f"{', '.join(t.__name__ for t in as_module.registry if t is not object)}")
+
+
+@as_module.register
+def _lowrank(structure: LowRank):
+    return LowRankLinear.from_factors(structure.U, structure.V)
+
+
+@as_module.register
+def _sparse(structure: Sparse):
+    return SparseLinear.from_csr(structure.csr)
+
+
+@as_module.register
+def _codebook(structure: Codebook):
+    return CodebookLinear.from_codebook(structure)
+
+
+@as_module.register
+def _sparse_product(structure: SparseProduct):
+    return SparseProductLinear.from_product(structure)
+
+
+@as_module.register
+def _sss(structure: SSS):
+    return SSSLinear.from_sss(structure)

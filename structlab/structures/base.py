@@ -4,10 +4,11 @@ A structure behaves like a read-only matrix ``S`` of shape ``(m, n)``: it knows
 how many numbers it stores (``nparams``) and how many bytes they take
 (``nbytes``), multiplies vectors without forming the dense matrix
 (``matvec``/``matmat``/``@``), states the multiply-adds of one product
-(``flops``), turns into a dense array (``toarray``, ``np.asarray``) or a torch
-layer (``to_torch``), has a transpose (``T``), and works with
+(``flops``), turns into a dense array (``toarray``, ``np.asarray``), has a
+transpose (``T``), and works with
 :func:`scipy.sparse.linalg.aslinearoperator`: with ``svds``, ``lsqr`` and 2-D
-operands, since those pass vectors as ``(n, 1)`` columns.
+operands, since those pass vectors as ``(n, 1)`` columns. Its torch layer is
+chosen on the torch side: :func:`structlab.nn.layers.as_module`.
 """
 
 from abc import ABC, abstractmethod
@@ -45,7 +46,7 @@ class Structure(ReadOnly, ABC):
     """Abstract read-only structured matrix.
 
     Subclasses implement ``shape``, ``dtype``, ``nparams``, ``toarray``,
-    ``matmat``, ``rmatmat``, ``T``, ``flops`` and ``to_torch``, and end their
+    ``matmat``, ``rmatmat``, ``T`` and ``flops``, and end their
     constructor with ``self._seal(...)`` (:class:`ReadOnly`); everything else
     is derived here.
     """
@@ -89,10 +90,6 @@ class Structure(ReadOnly, ABC):
     @abstractmethod
     def flops(self, batch=1):
         """Multiply-adds of one product with ``batch`` vectors (the theoretical cost)."""
-
-    @abstractmethod
-    def to_torch(self):
-        """The matching ``torch.nn.Module`` of :mod:`structlab.nn.layers` (no bias)."""
 
     @property
     def nbytes(self):

@@ -78,9 +78,3 @@ class Codebook(CSRStructure):
         gaps, is_filler = relative_indices(np.flatnonzero(self.mask), self.index_bits)
         bits = len(gaps) * (shared_value_bits(k, is_filler.any()) + self.index_bits) + 32 * k
         return math.ceil(bits / 8)
-
-    def to_torch(self):
-        """A bias-free float32 :class:`~structlab.nn.layers.CodebookLinear`: packed indices, trainable table."""
-        from structlab.nn.layers import CodebookLinear
-
-        return CodebookLinear.from_codebook(self)

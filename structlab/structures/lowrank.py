@@ -69,9 +69,3 @@ class LowRank(Structure):
     def flops(self, batch=1):
         m, n = self.shape
         return batch * self.rank * (m + n)
-
-    def to_torch(self):
-        """A bias-free :class:`~structlab.nn.layers.LowRankLinear` holding ``V`` then ``U``."""
-        from structlab.nn.layers import LowRankLinear
-
-        return LowRankLinear.from_factors(self.U, self.V)

@@ -90,12 +90,6 @@ class Sparse(CSRStructure):
         rows = np.repeat(np.arange(self.shape[0]), np.diff(self.csr.indptr))
         return rows * self.shape[1] + self.csr.indices
 
-    def to_torch(self):
-        """A bias-free :class:`~structlab.nn.layers.SparseLinear`: the kept weights and their positions."""
-        from structlab.nn.layers import SparseLinear
-
-        return SparseLinear.from_csr(self.csr)
-
     def mask(self):
         """Boolean ``(m, n)`` array of the stored positions."""
         mask = np.zeros(self.shape[0] * self.shape[1], dtype=bool)

@@ -103,9 +103,3 @@ class SparseProduct(Structure):
 
     def flops(self, batch=1):
         return batch * self.nparams
-
-    def to_torch(self):
-        """A bias-free :class:`~structlab.nn.layers.SparseProductLinear` (fixed supports)."""
-        from structlab.nn.layers import SparseProductLinear
-
-        return SparseProductLinear.from_product(self)

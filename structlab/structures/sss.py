@@ -196,9 +196,3 @@ class SSS(Structure):
 
     def flops(self, batch=1):
         return batch * self.nparams
-
-    def to_torch(self):
-        """A bias-free :class:`~structlab.nn.layers.SSSLinear` initialized from this matrix."""
-        from structlab.nn.layers import SSSLinear
-
-        return SSSLinear.from_sss(self)

@@ -8,7 +8,7 @@ import torch
 
 from structlab import kernels
 from structlab.approx.budget import METHODS, approximate, hadamard_butterflies
-from structlab.nn.layers import CodebookLinear, SparseLinear
+from structlab.nn.layers import CodebookLinear, SparseLinear, as_module
 from structlab.nn.ops import kernels_take, torch_path
 from structlab.structures import SparseProduct
 
@@ -55,7 +55,7 @@ def _paths(native):
 def test_forward_and_backward_match_the_dense_product(structures, method, dtype, native):
     """Output, input gradient and parameter gradients against the same layer through dense torch."""
     S = structures[method]
-    layer = S.to_torch().to(dtype)
+    layer = as_module(S).to(dtype)
     W = S.toarray()
     if method in ("codebook", "pruned codebook"):  # the layer's table is float32, rounded once
         W = W.astype(np.float32)
@@ -76,7 +76,7 @@ def test_forward_and_backward_match_the_dense_product(structures, method, dtype,
             torch.testing.assert_close(y.detach(), x.detach() @ W.T, **tolerance)
             torch.testing.assert_close(x.grad, grad_out @ W, **tolerance)
             # parameter gradients: the torch path differentiated by autograd is the reference
-            reference = S.to_torch().to(dtype)
+            reference = as_module(S).to(dtype)
             with torch_path():
                 (reference(x.detach()) * grad_out).sum().backward()
             for (name, p), q in zip(layer.named_parameters(), reference.parameters()):
@@ -95,7 +95,7 @@ def test_the_c_path_is_taken_on_cpu_floats_only():
 
 @pytest.mark.parametrize("method", [*METHODS, "butterflies"])
 def test_bad_inputs_are_clear_errors(structures, method):
-    layer = structures[method].to_torch().float()
+    layer = as_module(structures[method]).float()
     n = structures[method].shape[1]
     with pytest.raises(ValueError, match=f"must have {n} features on its last axis, got shape"):
         layer(torch.ones(2, n + 1))
@@ -123,7 +123,7 @@ BYTES_BOUND = {"pruned codebook": 1.34}
 def test_state_dict_holds_the_compressed_numbers_only(large_structures, method):
     """Parameters are the stored numbers, the saved tensors within 10 % of the structure's bytes."""
     S = large_structures[method]
-    layer = S.to_torch().float()
+    layer = as_module(S).float()
     params = sum(p.numel() for p in layer.parameters())
     if method in ("codebook", "pruned codebook"):
         assert params == len(S.centroids)  # the indices are buffers, packed
@@ -137,23 +137,23 @@ def test_state_dict_holds_the_compressed_numbers_only(large_structures, method):
 @pytest.mark.parametrize("method", [*METHODS, "butterflies"])
 def test_state_dict_round_trips_through_torch_save(structures, method):
     S = structures[method]
-    trained = S.to_torch().float()
+    trained = as_module(S).float()
     with torch.no_grad():
         for p in trained.parameters():
             p.mul_(1.5)
     buffer = io.BytesIO()
     torch.save(trained.state_dict(), buffer)
-    fresh = S.to_torch().float()
+    fresh = as_module(S).float()
     fresh.load_state_dict(torch.load(io.BytesIO(buffer.getvalue())))
     x = torch.randn(4, S.shape[1])
     with torch.no_grad():
         torch.testing.assert_close(fresh(x), trained(x))
-        assert not torch.allclose(fresh(x), S.to_torch().float()(x))
+        assert not torch.allclose(fresh(x), as_module(S).float()(x))
 
 
 def test_training_moves_values_and_never_positions(structures):
     S = structures["pruning"]
-    layer = S.to_torch().float()
+    layer = as_module(S).float()
     positions = [b.clone() for b in layer.buffers()]
     optimizer = torch.optim.SGD(layer.parameters(), lr=1e-3)
     x = torch.randn(16, S.shape[1])

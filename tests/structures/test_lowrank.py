@@ -3,6 +3,7 @@ import pytest
 import torch
 from scipy.sparse.linalg import aslinearoperator
 
+from structlab.nn.layers import as_module
 from structlab.structures import LowRank
 
 
@@ -46,9 +47,9 @@ def test_linear_operator_compatibility(factors, rng):
     np.testing.assert_allclose(op.H @ y, S.toarray().T @ y)
 
 
-def test_to_torch_is_the_same_linear_map(factors, rng):
+def test_as_module_is_the_same_linear_map(factors, rng):
     S = LowRank(*factors)
-    layer = S.to_torch().double()
+    layer = as_module(S).double()
     X = rng.standard_normal((6, 5))
     out = layer(torch.as_tensor(X)).detach().numpy()
     np.testing.assert_allclose(out, X @ S.toarray().T)

@@ -79,3 +79,19 @@ def test_a_vector_of_the_wrong_shape_is_named(name):
         S.matvec(np.ones((30, 2)))
     with pytest.raises(ValueError, match=r"x must have shape \(40,\) or \(40, 1\), got \(30,\)"):
         S.rmatvec(np.ones(30))
+
+
+def test_structures_import_nothing_above_them():
+    """The layers flow one way: structures <- approx <- nn; a structure never imports up."""
+    import ast
+    import pathlib
+
+    import structlab.structures
+
+    for path in pathlib.Path(structlab.structures.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                assert not name.startswith(("structlab.nn", "structlab.approx", "torch")), (
+                    f"{path.name} imports {name}")

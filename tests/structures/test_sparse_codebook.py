@@ -5,6 +5,7 @@ from scipy.sparse.linalg import aslinearoperator
 
 from structlab.approx.huffman import layer_storage
 from structlab.approx.kmeans import kmeans_share
+from structlab.nn.layers import as_module
 from structlab.structures.codebook import Codebook
 from structlab.structures.sparse import Sparse
 
@@ -24,7 +25,7 @@ def _check_products(S, dense, rng):
     np.testing.assert_allclose(S @ X, dense @ X)
     np.testing.assert_allclose(S.rmatmat(Y), dense.T @ Y)
     np.testing.assert_allclose(aslinearoperator(S) @ x, dense @ x)
-    layer = S.to_torch()
+    layer = as_module(S)
     out = layer(torch.as_tensor(X.T, dtype=next(layer.parameters()).dtype)).detach().numpy()
     np.testing.assert_allclose(out, X.T @ dense.T, rtol=1e-5, atol=1e-5)
 

@@ -4,6 +4,7 @@ import scipy.sparse
 import torch
 from scipy.sparse.linalg import aslinearoperator
 
+from structlab.nn.layers import as_module
 from structlab.structures import SparseProduct
 
 
@@ -47,9 +48,9 @@ def test_explicit_zeros_are_not_counted():
     assert S.nparams == 1
 
 
-def test_to_torch_is_the_same_linear_map(factors, rng):
+def test_as_module_is_the_same_linear_map(factors, rng):
     S = SparseProduct(factors, lam=-0.5)
-    layer = S.to_torch().double()
+    layer = as_module(S).double()
     X = rng.standard_normal((4, 7))
     np.testing.assert_allclose(layer(torch.as_tensor(X)).detach().numpy(), X @ S.toarray().T)
     assert layer.nparams == S.nparams
