@@ -400,6 +400,7 @@ def factor_positions(index, at, rows, gap_bytes):
 def _check_csr(p, indptr, gaps, gap_bytes, m, n, values_size, where=""):
     if indptr.dtype != np.int32 or gaps.dtype != _GAP_TYPES.get(gap_bytes):
         _bad(p, f"{where}positions must be int32 row pointers and {gap_bytes}-byte gaps")
+    indptr = indptr.astype(np.int64)  # stored int32: no overflow below
     if len(indptr) != m + 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
         _bad(p, f"{where}row pointers must rise from 0 in {m + 1} steps")
     if indptr[-1] != len(gaps) or indptr[-1] > values_size:
@@ -440,7 +441,7 @@ def check_packed(p):
 
 
 def _check_codebook(p, a, m, n):
-    bits, starts = p.sizes["bits"], a["row_bytes"]
+    bits, starts = p.sizes["bits"], a["row_bytes"].astype(np.int64)  # int32: no overflow below
     if not 1 <= bits <= 8 or len(a["table"]) < max(32, 1 << bits):
         _bad(p, f"{bits} bits need a table of {max(32, 1 << bits)} values")
     if p.sizes["sparse"]:

@@ -10,7 +10,8 @@ from torch import nn
 from structlab._validate import as_matrix, as_vector, check_int
 from structlab.approx.svd import absorb_bias, lowrank_approximation
 from structlab.nn import ops
-from structlab.packing import pack_codebook, pack_csr, pack_sss, sss_product, unpack_sss
+from structlab.packing import (Packed, check_packed, pack_codebook, pack_csr, pack_sss,
+                               sss_product, unpack_sss)
 from structlab.structures import SSS, Codebook, LowRank, Sparse, SparseProduct
 
 
@@ -182,8 +183,44 @@ def _tensor(array):
     return torch.from_numpy(np.array(array))
 
 
+def _numpy(t):
+    return t.detach().cpu().numpy()
+
+
 class _KernelLayer(nn.Module):
-    """What every layer on the C kernels shares: the input check, scratch memory, the two paths."""
+    """What every layer on the C kernels shares: the input check, scratch memory, the two paths.
+
+    The C kernels trust the positions they follow, so a layer checks its
+    layout (:func:`structlab.packing.check_packed`) whenever its tensors come
+    from outside: when built, before ``load_state_dict`` copies anything in,
+    and when a parameter or buffer is assigned. A layout that does not fit is
+    a ValueError naming what is out of place, and the layer is left as it was.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.register_load_state_dict_pre_hook(self._check_incoming)
+
+    def _tensors(self):
+        return {**self._parameters, **self._buffers}
+
+    def check_layout(self, tensors=None):
+        """Raise ValueError unless ``tensors`` (default: the layer's own) make a layout the kernel can follow."""
+        check_packed(self.layout({**self._tensors(), **(tensors or {})}))
+
+    def _check_incoming(self, module, state_dict, prefix, *args):
+        self.check_layout({name: state_dict[prefix + name] for name in self._tensors()
+                           if prefix + name in state_dict})
+
+    def __setattr__(self, name, value):
+        if self.__dict__.get("_laid_out") and name in self._tensors():
+            self.check_layout({name: value})
+        super().__setattr__(name, value)
+
+    def _laid_out_now(self):
+        """End of ``__init__``: check the layout once; from now on, check every assignment."""
+        self.check_layout()
+        self.__dict__["_laid_out"] = True
 
     def _features(self, x, dtype):
         """``x`` checked, as a contiguous ``(batch, in_features)`` matrix, and its leading shape."""
@@ -268,6 +305,13 @@ class SparseLinear(_RowsLayer):
         self.register_buffer("indptr", _tensor(indptr))
         self.register_buffer("gaps", _tensor(gaps))
         self.values = nn.Parameter(_tensor(values))
+        self._laid_out_now()
+
+    def layout(self, t):
+        """The :class:`~structlab.packing.Packed` CSR layout that tensors ``t`` (by name) describe."""
+        return Packed("csr", (self.out_features, self.in_features),
+                      {name: _numpy(t[name]) for name in ("indptr", "gaps", "values")},
+                      {"gap_bytes": t["gaps"].element_size()})
 
     @classmethod
     def from_csr(cls, matrix):
@@ -336,6 +380,18 @@ class CodebookLinear(_RowsLayer):
         self.register_buffer("row_bytes", _tensor(row_bytes))
         self.register_buffer("indptr", _tensor(np.zeros(0, np.int32) if indptr is None else indptr))
         self.register_buffer("gaps", _tensor(np.zeros(0, np.uint8) if gaps is None else gaps))
+        self._laid_out_now()
+
+    def layout(self, t):
+        """The :class:`~structlab.packing.Packed` codebook layout that tensors ``t`` (by name) describe."""
+        pruned = len(t["indptr"]) > 0
+        arrays = {"packed": _numpy(t["packed"]), "row_bytes": _numpy(t["row_bytes"]),
+                  "table": _numpy(self._table(t["centroids"].detach()))}
+        if pruned:
+            arrays.update(indptr=_numpy(t["indptr"]), gaps=_numpy(t["gaps"]))
+        return Packed("codebook", (self.out_features, self.in_features), arrays,
+                      {"bits": self.bits, "sparse": int(pruned),
+                       "gap_bytes": t["gaps"].element_size() if pruned else 0})
 
     @classmethod
     def from_codebook(cls, S, dtype=np.float32):
@@ -581,6 +637,13 @@ class SSSLinear(_KernelLayer):
         self.register_buffer("desc", _tensor(packed.arrays["desc"]))
         self.values = nn.Parameter(_tensor(packed.arrays["values"]))
         self.bias = None if bias is None else nn.Parameter(torch.as_tensor(bias, dtype=dtype).clone())
+        self._laid_out_now()
+
+    def layout(self, t):
+        """The :class:`~structlab.packing.Packed` SSS layout that tensors ``t`` (by name) describe."""
+        return Packed("sss", (self.out_features, self.in_features),
+                      {"desc": _numpy(t["desc"]), "values": _numpy(t["values"])},
+                      {"stages": len(t["desc"]), "max_state": self.max_state})
 
     @classmethod
     def from_sss(cls, sss, bias=None):

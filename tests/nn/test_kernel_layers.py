@@ -193,3 +193,25 @@ def test_codebook_gradient_is_the_sum_over_each_centroids_entries(structures):
     entry_grads = (g.T @ x).numpy()
     expected = np.bincount(S.index[S.mask], weights=entry_grads[S.mask], minlength=len(S.centroids))
     np.testing.assert_allclose(layer.centroids.grad.numpy(), expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("method, name", [("pruning", "gaps"), ("pruned codebook", "gaps"),
+                                          ("codebook", "row_bytes"), ("sss", "desc")])
+def test_a_layout_the_kernel_cannot_follow_is_refused_and_nothing_changes(structures, method,
+                                                                          name):
+    """From a file or by assignment, positions out of bounds are a ValueError, never a crash."""
+    layer = as_module(structures[method]).float()
+    before = {k: v.clone() for k, v in layer.state_dict().items()}
+    state = layer.state_dict()
+    bad = state[name].clone()
+    bad[-1] = torch.iinfo(bad.dtype).max if bad.dtype != torch.int64 else 10**9
+    state[name] = bad
+    with pytest.raises(ValueError, match="layout of a .* matrix"):
+        layer.load_state_dict(state)
+    assert all(torch.equal(before[k], v) for k, v in layer.state_dict().items())
+    with pytest.raises(ValueError, match="layout of a .* matrix"):
+        setattr(layer, name, bad)
+    assert torch.equal(getattr(layer, name), before[name])
+    x = torch.randn(2, structures[method].shape[1])
+    with torch.no_grad():
+        layer(x)  # still computes, from the layout it kept
