@@ -383,6 +383,11 @@ def _bad(p, what):
 
 
 _GAP_TYPES = {1: np.dtype(np.uint8), 2: np.dtype(np.uint16)}
+# what the C kernels read each array as (the rest hold floats, gaps are 1 or 2 bytes)
+_INDEX_TYPES = {"indptr": np.dtype(np.int32), "row_bytes": np.dtype(np.int32),
+                "packed": np.dtype(np.uint8), "index": np.dtype(np.uint8),
+                "desc": np.dtype(np.int64)}
+_MATRICES = {"W", "Ut", "V", "desc"}
 
 
 def factor_positions(index, at, rows, gap_bytes):
@@ -420,8 +425,12 @@ def check_packed(p):
     if m < 0 or n < 0:
         _bad(p, "negative shape")
     for name, array in a.items():
-        if not array.flags.c_contiguous or array.ndim not in (1, 2):
-            _bad(p, f"{name} must be a contiguous 1-D or 2-D array")
+        if not array.flags.c_contiguous or array.ndim != (2 if name in _MATRICES else 1):
+            _bad(p, f"{name} must be a contiguous {2 if name in _MATRICES else 1}-D array")
+        want = _INDEX_TYPES.get(name)
+        if (array.dtype != want) if want else (name != "gaps" and array.dtype.kind != "f"):
+            _bad(p, f"{name} must hold {np.dtype(want).name if want else 'floats'}, got "
+                    f"{array.dtype}")
     if p.kind == "dense" and a["W"].shape != (m, n):
         _bad(p, f"W has shape {a['W'].shape}")
     elif p.kind == "lowrank" and (a["Ut"].shape != (p.sizes["r"], m)

@@ -208,9 +208,27 @@ class _KernelLayer(nn.Module):
         """Raise ValueError unless ``tensors`` (default: the layer's own) make a layout the kernel can follow."""
         check_packed(self.layout({**self._tensors(), **(tensors or {})}))
 
-    def _check_incoming(self, module, state_dict, prefix, *args):
-        self.check_layout({name: state_dict[prefix + name] for name in self._tensors()
-                           if prefix + name in state_dict})
+    def _check_incoming(self, module, state_dict, prefix, local_metadata, *args):
+        """Before ``load_state_dict`` copies anything: every tensor fits, and the layout they make.
+
+        Torch copies each tensor whose shape matches and reports the others at
+        the end, so a partly fitting file would leave a half-loaded layout:
+        every shape is checked here first. Copies are cast to the layer's
+        dtypes, so the layout is checked as it will be (assigned tensors keep
+        their own dtype, so theirs must match).
+        """
+        assign = local_metadata.get("assign_to_params_buffers", False)
+        incoming = {}
+        for name, current in self._tensors().items():
+            if current is None or prefix + name not in state_dict:
+                continue
+            new = state_dict[prefix + name]
+            if new.shape != current.shape or (assign and new.dtype != current.dtype):
+                raise ValueError(f"{prefix + name} must be a {current.dtype} tensor of shape "
+                                 f"{tuple(current.shape)} like the layer's, got {new.dtype} "
+                                 f"{tuple(new.shape)}: a layer's layout is fixed when it is built")
+            incoming[name] = new if assign else new.to(current.dtype)
+        self.check_layout(incoming)
 
     def __setattr__(self, name, value):
         if self.__dict__.get("_laid_out") and name in self._tensors():

@@ -215,3 +215,32 @@ def test_a_layout_the_kernel_cannot_follow_is_refused_and_nothing_changes(struct
     x = torch.randn(2, structures[method].shape[1])
     with torch.no_grad():
         layer(x)  # still computes, from the layout it kept
+
+
+def test_a_state_dict_of_another_layout_is_refused_before_anything_is_copied():
+    """Shapes that fit in part would leave a half-loaded layout: refused whole, nothing copied."""
+    import scipy.sparse
+
+    layer = SparseLinear.from_csr(scipy.sparse.csr_array(np.eye(4)))
+    other = SparseLinear.from_csr(scipy.sparse.csr_array(np.ones((4, 4))))
+    before = {k: v.clone() for k, v in layer.state_dict().items()}
+    with pytest.raises(ValueError, match=r"must be a torch\.\w+ tensor of shape \(4,\) like the "
+                                         r"layer's, got torch\.\w+ \(16,\)"):
+        layer.load_state_dict(other.state_dict())
+    assert all(torch.equal(before[k], v) for k, v in layer.state_dict().items())
+
+
+def test_index_buffers_of_the_wrong_type_or_size_are_refused(structures):
+    codebook = as_module(structures["codebook"]).float()
+    with pytest.raises(ValueError, match="row_bytes must hold int32, got int16"):
+        codebook.row_bytes = codebook.row_bytes.to(torch.int16)
+    sss = as_module(structures["sss"]).float()
+    with pytest.raises(ValueError, match="desc must hold int64, got int32"):
+        sss.desc = sss.desc.int()
+    state = sss.state_dict()
+    state["desc"] = state["desc"].int()
+    with pytest.raises(ValueError, match="desc must be a torch.int64 tensor"):
+        sss.load_state_dict(state, assign=True)  # assigned tensors keep their dtype
+    sparse = as_module(structures["pruning"]).float()
+    with pytest.raises(ValueError, match="values must be a contiguous 1-D array"):
+        sparse.values = torch.nn.Parameter(sparse.values.detach()[:, None].contiguous())
